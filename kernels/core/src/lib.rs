@@ -1,0 +1,21 @@
+//! Adaptive Trend Classification kernel (../shared/spec/atc.md): a per-symbol state machine
+//! over closes, batched over many symbols per call, with W symbols side by side in SIMD lanes.
+//! Pure numeric code: no Node-API here (that is the `atc-node` crate), no I/O, no panics on
+//! any input that passes `batch::step`'s validation.
+
+pub mod batch;
+pub mod error;
+pub mod exp;
+mod group;
+mod lanes;
+pub mod plan;
+
+pub use batch::{fresh_state, step, Outputs, Path, States, N_FLOAT_PLANES};
+pub use error::KernelError;
+pub use plan::{Plan, Switches};
+
+/// Bumped whenever outputs or the state format change meaning.
+pub const KERNEL_VERSION: &str = "atc-kernel/1";
+
+#[cfg(test)]
+mod tests;

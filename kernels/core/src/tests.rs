@@ -1,0 +1,273 @@
+//! Property tests of the kernel: every SIMD path gives the same bits, any block split gives the
+//! same bits as one call, states restore exactly, bad input is a coded error, and no input
+//! panics. Parity with the TypeScript reference and the golden files is tested on the JS side.
+
+use crate::batch::{fresh_state, step, Outputs, Path, States, N_FLOAT_PLANES};
+use crate::plan::{default_wire, wire, Plan, Switches};
+
+/// splitmix64: a tiny seeded generator (no crates).
+pub struct Rng(u64);
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    pub fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unit().max(1e-300), self.unit());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// Random walks on a tick grid (so closes often equal an MA exactly), some with flat stretches.
+fn series(rng: &mut Rng, n_series: usize, max_len: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut closes = Vec::new();
+    let mut offsets = vec![0u32];
+    for _ in 0..n_series {
+        let n = 1 + rng.below(max_len);
+        let tick = [0.01, 0.001, 1e-6][rng.below(3)];
+        let mut p = 10.0 + 100.0 * rng.unit();
+        for _ in 0..n {
+            if rng.below(10) > 1 {
+                p *= (0.02 * rng.normal()).exp();
+            }
+            let q = ((p / tick).round() * tick).max(tick);
+            closes.push(q);
+        }
+        offsets.push(closes.len() as u32);
+    }
+    (closes, offsets)
+}
+
+struct Out {
+    values: Vec<f64>,
+    direction: Vec<i8>,
+    alerts: Vec<i8>,
+    stride: usize,
+}
+
+impl Out {
+    fn new(n: usize) -> Self {
+        Out { values: vec![f64::NAN; N_FLOAT_PLANES * n], direction: vec![9; n], alerts: vec![9; n], stride: n }
+    }
+    fn view(&mut self) -> Outputs<'_> {
+        Outputs { values: &mut self.values, stride: self.stride, direction: &mut self.direction, alerts: &mut self.alerts }
+    }
+    fn same(&self, o: &Out) -> bool {
+        self.direction == o.direction
+            && self.alerts == o.alerts
+            && self.values.iter().zip(&o.values).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+    }
+}
+
+fn random_wire(rng: &mut Rng) -> Vec<f64> {
+    let mut w = default_wire(if rng.below(2) == 0 { Switches::PINE } else { Switches::SEED });
+    w[wire::ROBUSTNESS] = rng.below(3) as f64;
+    w[wire::LAMBDA] = [0.0, 0.02, 0.05, 0.5][rng.below(4)];
+    w[wire::DECAY] = [0.0, 0.03, 0.1, 1.0][rng.below(4)];
+    w[wire::CUTOUT] = [0.0, 0.0, 7.0, 60.0][rng.below(4)] as f64;
+    for t in 0..6 {
+        w[wire::LENGTHS + t] = (9 + rng.below(30)) as f64;
+        w[wire::WEIGHTS + t] = 0.1 + 2.0 * rng.unit();
+    }
+    w
+}
+
+fn run_whole(plan: &Plan, closes: &[f64], offsets: &[u32], path: Path) -> (Out, Vec<u8>) {
+    let mut out = Out::new(closes.len());
+    let mut st = vec![0u8; (offsets.len() - 1) * plan.state_bytes];
+    step(plan, closes, offsets, out.view(), States::Out(&mut st), path).unwrap();
+    (out, st)
+}
+
+#[test]
+fn all_paths_give_the_same_bits() {
+    let mut rng = Rng::new(1);
+    for round in 0..6 {
+        let w = random_wire(&mut rng);
+        let plan = Plan::from_wire(&w).unwrap();
+        let (closes, offsets) = series(&mut rng, 11, 400);
+        let (reference, st_ref) = run_whole(&plan, &closes, &offsets, Path::Scalar);
+        for path in Path::available() {
+            let (o, st) = run_whole(&plan, &closes, &offsets, path);
+            assert!(o.same(&reference), "round {round}: path {} differs from scalar", path.name());
+            assert_eq!(st, st_ref, "round {round}: path {} states differ", path.name());
+        }
+    }
+}
+
+#[test]
+fn any_block_split_gives_the_same_bits() {
+    let mut rng = Rng::new(2);
+    for _ in 0..8 {
+        let plan = Plan::from_wire(&random_wire(&mut rng)).unwrap();
+        let (closes, offsets) = series(&mut rng, 5, 300);
+        let (whole, st_whole) = run_whole(&plan, &closes, &offsets, Path::best());
+        // Walk each series in random blocks (often 1 bar), all series advancing together.
+        let n = offsets.len() - 1;
+        let mut split = Out::new(closes.len());
+        let mut st = vec![0u8; n * plan.state_bytes];
+        for s in 0..n {
+            fresh_state(&plan, &mut st[s * plan.state_bytes..(s + 1) * plan.state_bytes]).unwrap();
+        }
+        let mut cursor: Vec<u32> = offsets[..n].to_vec();
+        while (0..n).any(|s| cursor[s] < offsets[s + 1]) {
+            // One call: for every series the next block; the block's closes are copied out so
+            // the kernel never sees more than the block.
+            let mut c = Vec::new();
+            let mut o = vec![0u32];
+            let mut at = Vec::new();
+            for s in 0..n {
+                let left = (offsets[s + 1] - cursor[s]) as usize;
+                let take = if left == 0 { 0 } else { [1, 1, 2, 7, 50][rng.below(5)].min(left) };
+                at.push(cursor[s] as usize);
+                c.extend_from_slice(&closes[cursor[s] as usize..cursor[s] as usize + take]);
+                o.push(c.len() as u32);
+                cursor[s] += take as u32;
+            }
+            let mut part = Out::new(c.len());
+            step(&plan, &c, &o, part.view(), States::InPlace(&mut st), Path::best()).unwrap();
+            for s in 0..n {
+                for j in o[s] as usize..o[s + 1] as usize {
+                    let dst = at[s] + (j - o[s] as usize);
+                    for p in 0..N_FLOAT_PLANES {
+                        split.values[p * split.stride + dst] = part.values[p * part.stride + j];
+                    }
+                    split.direction[dst] = part.direction[j];
+                    split.alerts[dst] = part.alerts[j];
+                }
+            }
+        }
+        assert!(split.same(&whole), "split run differs from whole run");
+        assert_eq!(st, st_whole, "final states differ");
+    }
+}
+
+#[test]
+fn bad_closes_are_coded_errors_and_change_nothing() {
+    let plan = Plan::from_wire(&default_wire(Switches::PINE)).unwrap();
+    for bad in [f64::NAN, f64::INFINITY, 0.0, -1.0, f64::NEG_INFINITY, -0.0] {
+        let closes = vec![1.0, 2.0, 3.0, bad, 5.0];
+        let mut out = Out::new(5);
+        let before = out.values.clone();
+        let err = step(&plan, &closes, &[0, 2, 5], out.view(), States::Fresh, Path::best()).unwrap_err();
+        assert_eq!(err.code(), "ATC_ERR_BAD_CLOSE");
+        assert_eq!(err.to_string().split(':').next().unwrap(), "series 1, bar 1");
+        assert!(out.values.iter().zip(&before).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+#[test]
+fn states_of_other_parameters_are_refused() {
+    let plan = Plan::from_wire(&default_wire(Switches::PINE)).unwrap();
+    let mut w = default_wire(Switches::PINE);
+    w[wire::LAMBDA] = 0.03;
+    let other = Plan::from_wire(&w).unwrap();
+    let mut st = vec![0u8; plan.state_bytes];
+    fresh_state(&other, &mut st).unwrap();
+    let mut out = Out::new(3);
+    let e = step(&plan, &[1.0, 2.0, 3.0], &[0, 3], out.view(), States::In(&st), Path::Scalar).unwrap_err();
+    assert_eq!(e.code(), "ATC_ERR_STATE_MISMATCH");
+    st[0] ^= 0xff;
+    let e = step(&plan, &[1.0, 2.0, 3.0], &[0, 3], out.view(), States::In(&st), Path::Scalar).unwrap_err();
+    assert_eq!(e.code(), "ATC_ERR_STATE_INVALID");
+}
+
+#[test]
+fn fuzz_never_panics() {
+    let mut rng = Rng::new(3);
+    for round in 0..3000 {
+        // Wire vectors: mostly valid, sometimes garbage.
+        let mut w = random_wire(&mut rng);
+        if rng.below(4) == 0 {
+            let k = rng.below(wire::SIZE);
+            w[k] = [f64::NAN, -1.0, 1e300, 0.5, 3.0, -0.0, 2001.0, 1.0][rng.below(8)];
+        }
+        let Ok(plan) = Plan::from_wire(&w) else { continue };
+        let n = rng.below(40);
+        let mut closes: Vec<f64> = (0..n).map(|_| 1.0 + 10.0 * rng.unit()).collect();
+        if n > 0 && rng.below(5) == 0 {
+            let k = rng.below(n);
+            closes[k] = [f64::NAN, 0.0, -3.0, f64::INFINITY, f64::MIN_POSITIVE, f64::MAX, 1e-300][rng.below(7)];
+        }
+        let ns = rng.below(4);
+        let mut offsets: Vec<u32> = (0..=ns).map(|_| rng.below(n + 2) as u32).collect();
+        if rng.below(2) == 0 {
+            offsets.sort();
+        }
+        let mut out = Out::new(n + rng.below(2));
+        if rng.below(10) == 0 {
+            out.stride = rng.below(n + 1);
+        }
+        let mut st: Vec<u8> = (0..ns * plan.state_bytes + rng.below(2)).map(|_| rng.below(256) as u8).collect();
+        if rng.below(2) == 0 {
+            for s in 0..ns {
+                if st.len() >= (s + 1) * plan.state_bytes {
+                    fresh_state(&plan, &mut st[s * plan.state_bytes..(s + 1) * plan.state_bytes]).unwrap();
+                }
+            }
+        }
+        let path = Path::available()[rng.below(Path::available().len())];
+        let states = match round % 3 {
+            0 => States::Fresh,
+            1 => States::In(&st),
+            _ => States::InPlace(&mut st),
+        };
+        let _ = step(&plan, &closes, &offsets, out.view(), states, path);
+    }
+}
+
+#[test]
+fn extreme_but_valid_closes_stay_defined() {
+    // Huge jumps and tiny prices: no panic; outputs are numbers or NaN, never garbage lanes.
+    let mut w = default_wire(Switches::PINE);
+    w[wire::LAMBDA] = 1.0;
+    let plan = Plan::from_wire(&w).unwrap();
+    let mut closes = Vec::new();
+    for i in 0..3000 {
+        closes.push(if i % 2 == 0 { 1e-300 } else { 1e300 });
+    }
+    let (a, _) = run_whole(&plan, &closes, &[0, 3000], Path::Scalar);
+    let (b, _) = run_whole(&plan, &closes, &[0, 3000], Path::best());
+    assert!(a.same(&b));
+}
+
+#[test]
+fn growth_table_and_vector_exp_agree() {
+    // A series alone (g from the per-call table) and the same series batched with one restored
+    // far ahead (bar range too wide for the table: g from the vector exp) give the same bits.
+    let mut w = default_wire(Switches::PINE);
+    w[wire::LAMBDA] = 0.5;
+    let plan = Plan::from_wire(&w).unwrap();
+    let mut rng = Rng::new(9);
+    let (closes, offsets) = series(&mut rng, 2, 2000);
+    let a = &closes[..offsets[1] as usize];
+    let (alone, _) = run_whole(&plan, a, &[0, a.len() as u32], Path::best());
+    // Advance series 2 by 300k bars (flat prices) to get a state far ahead.
+    let far: Vec<f64> = vec![5.0; 300_000];
+    let (_, st_far) = run_whole(&plan, &far, &[0, far.len() as u32], Path::best());
+    let mut st = vec![0u8; 2 * plan.state_bytes];
+    fresh_state(&plan, &mut st[..plan.state_bytes]).unwrap();
+    st[plan.state_bytes..].copy_from_slice(&st_far);
+    let mut both: Vec<f64> = a.to_vec();
+    both.extend_from_slice(&[5.0, 5.1, 5.2]);
+    let mut out = Out::new(both.len());
+    step(&plan, &both, &[0, a.len() as u32, both.len() as u32], out.view(), States::In(&st), Path::best()).unwrap();
+    for p in 0..N_FLOAT_PLANES {
+        for j in 0..a.len() {
+            let (x, y) = (alone.values[p * alone.stride + j], out.values[p * out.stride + j]);
+            assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "plane {p} bar {j}");
+        }
+    }
+}

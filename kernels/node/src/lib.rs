@@ -1,0 +1,387 @@
+//! Node-API binding of atc-core: converts types and errors, nothing else (conventions 1 and 2).
+//! Every export runs inside `catch_unwind`, checks the type and length of every argument, and
+//! turns a kernel error into a thrown JS Error carrying `code` (ATC_ERR_*) and, where known,
+//! `series`, `bar` and `param`. src/engine/native.ts is the only module that loads this file.
+
+mod sys;
+
+use atc_core::batch::{check_state, Outputs, Path, States};
+use atc_core::{KernelError, Plan};
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use sys::*;
+
+enum JsErr {
+    Type(String),
+    Kernel(KernelError),
+}
+
+impl From<KernelError> for JsErr {
+    fn from(e: KernelError) -> Self {
+        JsErr::Kernel(e)
+    }
+}
+
+type R<T> = Result<T, JsErr>;
+
+fn type_err<T>(m: impl Into<String>) -> R<T> {
+    Err(JsErr::Type(m.into()))
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+unsafe fn js_string(env: napi_env, s: &str) -> napi_value {
+    let mut v = ptr::null_mut();
+    napi_create_string_utf8(env, s.as_ptr() as *const c_char, s.len(), &mut v);
+    v
+}
+
+unsafe fn js_number(env: napi_env, x: f64) -> napi_value {
+    let mut v = ptr::null_mut();
+    napi_create_double(env, x, &mut v);
+    v
+}
+
+unsafe fn set(env: napi_env, obj: napi_value, name: &str, v: napi_value) {
+    if let Ok(c) = CString::new(name) {
+        napi_set_named_property(env, obj, c.as_ptr(), v);
+    }
+}
+
+unsafe fn throw(env: napi_env, e: JsErr) {
+    let mut pending = false;
+    napi_is_exception_pending(env, &mut pending);
+    if pending {
+        return;
+    }
+    let mut err = ptr::null_mut();
+    match e {
+        JsErr::Type(m) => {
+            napi_create_type_error(env, js_string(env, "ATC_ERR_INVALID_ARGUMENT"), js_string(env, &m), &mut err);
+        }
+        JsErr::Kernel(k) => {
+            napi_create_error(env, js_string(env, k.code()), js_string(env, &k.to_string()), &mut err);
+            match &k {
+                KernelError::BadClose { series, bar, .. } => {
+                    set(env, err, "series", js_number(env, *series as f64));
+                    set(env, err, "bar", js_number(env, *bar as f64));
+                }
+                KernelError::InvalidParam { param, .. } => set(env, err, "param", js_string(env, param)),
+                KernelError::StateInvalid { record, .. } | KernelError::StateMismatch { record } => {
+                    set(env, err, "series", js_number(env, *record as f64))
+                }
+                KernelError::InvalidArgument(_) => {}
+            }
+        }
+    }
+    napi_throw(env, err);
+}
+
+/// The arguments of one call.
+struct Cx {
+    env: napi_env,
+    args: [napi_value; 12],
+    argc: usize,
+}
+
+/// A typed array's memory: (address, element count).
+#[derive(Clone, Copy)]
+struct Buf {
+    ptr: *mut c_void,
+    len: usize,
+    bytes: usize,
+}
+
+impl Buf {
+    fn range(&self) -> (usize, usize) {
+        (self.ptr as usize, self.ptr as usize + self.bytes)
+    }
+    fn overlaps(&self, o: &Buf) -> bool {
+        let (a0, a1) = self.range();
+        let (b0, b1) = o.range();
+        self.bytes > 0 && o.bytes > 0 && a0 < b1 && b0 < a1
+    }
+    /// A slice view; zero-length arrays may have a null data pointer, which slices must not.
+    unsafe fn slice<'a, T>(&self) -> &'a [T] {
+        if self.len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.ptr as *const T, self.len)
+        }
+    }
+    unsafe fn slice_mut<'a, T>(&self) -> &'a mut [T] {
+        if self.len == 0 {
+            &mut []
+        } else {
+            std::slice::from_raw_parts_mut(self.ptr as *mut T, self.len)
+        }
+    }
+}
+
+impl Cx {
+    unsafe fn new(env: napi_env, info: napi_callback_info) -> Cx {
+        let mut cx = Cx { env, args: [ptr::null_mut(); 12], argc: 12 };
+        napi_get_cb_info(env, info, &mut cx.argc, cx.args.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
+        cx
+    }
+
+    unsafe fn kind(&self, i: usize) -> i32 {
+        if i >= self.argc {
+            return T_UNDEFINED;
+        }
+        let mut t = T_UNDEFINED;
+        napi_typeof(self.env, self.args[i], &mut t);
+        t
+    }
+
+    unsafe fn typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Buf> {
+        if i >= self.argc {
+            return type_err(format!("{name}: missing argument"));
+        }
+        let mut is = false;
+        napi_is_typedarray(self.env, self.args[i], &mut is);
+        if !is {
+            return type_err(format!("{name} must be a typed array"));
+        }
+        let (mut kind, mut len, mut data) = (0i32, 0usize, ptr::null_mut());
+        let mut ab = ptr::null_mut();
+        let mut off = 0usize;
+        if napi_get_typedarray_info(self.env, self.args[i], &mut kind, &mut len, &mut data, &mut ab, &mut off) != NAPI_OK {
+            return type_err(format!("{name}: cannot read the typed array"));
+        }
+        if kind != want {
+            let wanted = match want {
+                TA_FLOAT64 => "Float64Array",
+                TA_UINT32 => "Uint32Array",
+                TA_INT8 => "Int8Array",
+                _ => "Uint8Array",
+            };
+            return type_err(format!("{name} must be a {wanted}"));
+        }
+        Ok(Buf { ptr: data, len, bytes: len * elem })
+    }
+
+    unsafe fn optional_typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Option<Buf>> {
+        match self.kind(i) {
+            T_UNDEFINED | T_NULL => Ok(None),
+            _ => self.typed(i, name, want, elem).map(Some),
+        }
+    }
+
+    unsafe fn number(&self, i: usize, name: &str) -> R<f64> {
+        if self.kind(i) != T_NUMBER {
+            return type_err(format!("{name} must be a number"));
+        }
+        let mut x = 0.0;
+        napi_get_value_double(self.env, self.args[i], &mut x);
+        Ok(x)
+    }
+
+    unsafe fn optional_string(&self, i: usize, name: &str) -> R<Option<String>> {
+        match self.kind(i) {
+            T_UNDEFINED | T_NULL => Ok(None),
+            T_STRING => {
+                let mut buf = [0u8; 64];
+                let mut n = 0usize;
+                napi_get_value_string_utf8(self.env, self.args[i], buf.as_mut_ptr() as *mut c_char, buf.len(), &mut n);
+                Ok(Some(String::from_utf8_lossy(&buf[..n]).into_owned()))
+            }
+            _ => type_err(format!("{name} must be a string")),
+        }
+    }
+
+    unsafe fn plan(&self, i: usize) -> R<Plan> {
+        let w = self.typed(i, "params", TA_FLOAT64, 8)?;
+        Ok(Plan::from_wire(w.slice::<f64>())?)
+    }
+
+    unsafe fn undefined(&self) -> napi_value {
+        let mut v = ptr::null_mut();
+        napi_get_undefined(self.env, &mut v);
+        v
+    }
+}
+
+/// Run an export body: catch panics, turn errors into JS exceptions.
+unsafe fn guard(env: napi_env, info: napi_callback_info, body: unsafe fn(&Cx) -> R<napi_value>) -> napi_value {
+    let cx = Cx::new(env, info);
+    match catch_unwind(AssertUnwindSafe(|| body(&cx))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            throw(env, e);
+            ptr::null_mut()
+        }
+        Err(_) => {
+            let msg = LAST_PANIC.with(|m| m.borrow().clone());
+            let mut err = ptr::null_mut();
+            napi_create_error(env, js_string(env, "ATC_ERR_NATIVE_PANIC"), js_string(env, &format!("native kernel panic: {msg}")), &mut err);
+            napi_throw(env, err);
+            ptr::null_mut()
+        }
+    }
+}
+
+unsafe fn version(cx: &Cx) -> R<napi_value> {
+    Ok(js_string(cx.env, option_env!("ATC_PACKAGE_VERSION").unwrap_or(env!("CARGO_PKG_VERSION"))))
+}
+
+unsafe fn kernel_version(cx: &Cx) -> R<napi_value> {
+    Ok(js_string(cx.env, atc_core::KERNEL_VERSION))
+}
+
+/// "avx2,portable,scalar": the SIMD paths this CPU runs, widest first (the first is the default).
+unsafe fn paths(cx: &Cx) -> R<napi_value> {
+    let names: Vec<&str> = Path::available().into_iter().map(|p| p.name()).collect();
+    Ok(js_string(cx.env, &names.join(",")))
+}
+
+/// plan(params) -> { stateBytes, payloadLength, fingerprint, maxLength, steadyBar }
+unsafe fn plan_info(cx: &Cx) -> R<napi_value> {
+    let p = cx.plan(0)?;
+    let env = cx.env;
+    let mut o = ptr::null_mut();
+    napi_create_object(env, &mut o);
+    set(env, o, "stateBytes", js_number(env, p.state_bytes as f64));
+    set(env, o, "payloadLength", js_number(env, p.layout.size as f64));
+    let mut fp = ptr::null_mut();
+    napi_create_bigint_uint64(env, p.fingerprint, &mut fp);
+    set(env, o, "fingerprint", fp);
+    set(env, o, "maxLength", js_number(env, p.max_len as f64));
+    set(env, o, "steadyBar", js_number(env, p.steady_bar as f64));
+    Ok(o)
+}
+
+/// freshState(params, record: Uint8Array)
+unsafe fn fresh_state(cx: &Cx) -> R<napi_value> {
+    let p = cx.plan(0)?;
+    let rec = cx.typed(1, "record", TA_UINT8, 1)?;
+    atc_core::fresh_state(&p, rec.slice_mut::<u8>())?;
+    Ok(cx.undefined())
+}
+
+/// stateBars(params, records: Uint8Array, record: number) -> bars seen (validates the header)
+unsafe fn state_bars(cx: &Cx) -> R<napi_value> {
+    let p = cx.plan(0)?;
+    let recs = cx.typed(1, "records", TA_UINT8, 1)?;
+    let r = cx.number(2, "record")?;
+    let sb = p.state_bytes;
+    if !(r >= 0.0 && r.fract() == 0.0 && (r as usize + 1) * sb <= recs.len) {
+        return Err(JsErr::Kernel(KernelError::InvalidArgument(format!("record {r} is outside the buffer"))));
+    }
+    let all = recs.slice::<u8>();
+    let r = r as usize;
+    let bars = check_state(&p, &all[r * sb..(r + 1) * sb], r)?;
+    Ok(js_number(cx.env, bars as f64))
+}
+
+/// step(params, closes, offsets, values, stride, direction, alerts, stateIn?, stateOut?, path?)
+unsafe fn step(cx: &Cx) -> R<napi_value> {
+    let plan = cx.plan(0)?;
+    let closes = cx.typed(1, "closes", TA_FLOAT64, 8)?;
+    let offsets = cx.typed(2, "offsets", TA_UINT32, 4)?;
+    let values = cx.typed(3, "values", TA_FLOAT64, 8)?;
+    let stride = cx.number(4, "stride")?;
+    if !(stride >= 0.0 && stride.fract() == 0.0 && stride <= 1e15) {
+        return type_err("stride must be a non-negative integer");
+    }
+    let direction = cx.typed(5, "direction", TA_INT8, 1)?;
+    let alerts = cx.typed(6, "alerts", TA_INT8, 1)?;
+    let st_in = cx.optional_typed(7, "stateIn", TA_UINT8, 1)?;
+    let st_out = cx.optional_typed(8, "stateOut", TA_UINT8, 1)?;
+    let path = match cx.optional_string(9, "path")? {
+        None => Path::best(),
+        Some(s) => match Path::parse(&s) {
+            Some(p) => p,
+            None => return type_err(format!("path must be one of avx512|avx2|portable|scalar, got {s}")),
+        },
+    };
+    // Rust must never see two live views of the same memory where one is written.
+    let inputs = [closes, offsets];
+    let mut writes = vec![values, direction, alerts];
+    let in_place = matches!((st_in, st_out), (Some(a), Some(b)) if a.ptr == b.ptr && a.len == b.len);
+    if let Some(o) = st_out {
+        writes.push(o);
+    }
+    let mut reads: Vec<Buf> = inputs.to_vec();
+    if let (Some(i), false) = (st_in, in_place) {
+        reads.push(i);
+    }
+    for (a, w) in writes.iter().enumerate() {
+        for r in &reads {
+            if w.overlaps(r) {
+                return type_err("an output buffer overlaps an input buffer");
+            }
+        }
+        for w2 in &writes[a + 1..] {
+            if w.overlaps(w2) {
+                return type_err("two output buffers overlap");
+            }
+        }
+    }
+    let states = match (st_in, st_out) {
+        (None, None) => States::Fresh,
+        (Some(i), None) => States::In(i.slice::<u8>()),
+        (None, Some(o)) => States::Out(o.slice_mut::<u8>()),
+        (Some(_), Some(o)) if in_place => States::InPlace(o.slice_mut::<u8>()),
+        (Some(i), Some(o)) => States::InOut(i.slice::<u8>(), o.slice_mut::<u8>()),
+    };
+    let out = Outputs {
+        values: values.slice_mut::<f64>(),
+        stride: stride as usize,
+        direction: direction.slice_mut::<i8>(),
+        alerts: alerts.slice_mut::<i8>(),
+    };
+    atc_core::step(&plan, closes.slice::<f64>(), offsets.slice::<u32>(), out, states, path)?;
+    Ok(cx.undefined())
+}
+
+macro_rules! export {
+    ($wrapper:ident, $body:ident) => {
+        unsafe extern "C" fn $wrapper(env: napi_env, info: napi_callback_info) -> napi_value {
+            guard(env, info, $body)
+        }
+    };
+}
+
+export!(js_version, version);
+export!(js_kernel_version, kernel_version);
+export!(js_paths, paths);
+export!(js_plan, plan_info);
+export!(js_fresh_state, fresh_state);
+export!(js_state_bars, state_bars);
+export!(js_step, step);
+
+/// # Safety
+/// Called by Node when the addon is loaded.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    // Panics are caught and rethrown as JS errors; keep their text, print nothing.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        LAST_PANIC.with(|m| *m.borrow_mut() = msg);
+    }));
+    let fns: [(&str, napi_callback); 7] = [
+        ("version", js_version),
+        ("kernelVersion", js_kernel_version),
+        ("paths", js_paths),
+        ("plan", js_plan),
+        ("freshState", js_fresh_state),
+        ("stateBars", js_state_bars),
+        ("step", js_step),
+    ];
+    for (name, f) in fns {
+        let mut v = ptr::null_mut();
+        napi_create_function(env, name.as_ptr() as *const c_char, name.len(), f, ptr::null_mut(), &mut v);
+        set(env, exports, name, v);
+    }
+    exports
+}
+
+#[no_mangle]
+pub extern "C" fn node_api_module_get_api_version_v1() -> i32 {
+    8
+}

@@ -1,0 +1,79 @@
+// The only module that loads the native kernel (kernels/build/atc_kernel.node). It checks that
+// the binary belongs to this package version and kernel version, and otherwise says why not.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageInfo } from '../util/package-root.js';
+
+export const KERNEL_VERSION = 'atc-kernel/1';
+
+/** The Node-API surface of kernels/node/src/lib.rs. */
+export interface NativeAddon {
+  version(): string;
+  kernelVersion(): string;
+  /** comma-separated SIMD paths this CPU runs, widest (default) first */
+  paths(): string;
+  plan(params: Float64Array): { stateBytes: number; payloadLength: number; fingerprint: bigint; maxLength: number; steadyBar: number };
+  freshState(params: Float64Array, record: Uint8Array): void;
+  stateBars(params: Float64Array, records: Uint8Array, record: number): number;
+  step(
+    params: Float64Array,
+    closes: Float64Array,
+    offsets: Uint32Array,
+    values: Float64Array,
+    stride: number,
+    direction: Int8Array,
+    alerts: Int8Array,
+    stateIn: Uint8Array | null,
+    stateOut: Uint8Array | null,
+    path?: string,
+  ): void;
+}
+
+export type NativeLoad = { ok: true; addon: NativeAddon; file: string; paths: string[] } | { ok: false; reason: string; file: string };
+
+let cached: NativeLoad | undefined;
+
+export function nativeFile(): string {
+  return process.env.ATC_NATIVE_PATH ?? join(packageInfo().root, 'kernels', 'build', 'atc_kernel.node');
+}
+
+/** What the install script recorded (kernels/build/status.json), if anything. */
+function buildNote(): string {
+  try {
+    const s = JSON.parse(readFileSync(join(packageInfo().root, 'kernels', 'build', 'status.json'), 'utf8')) as { reason?: string };
+    return s.reason ? ` (install: ${s.reason})` : '';
+  } catch {
+    return '';
+  }
+}
+
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  const file = nativeFile();
+  cached = tryLoad(file);
+  return cached;
+}
+
+function tryLoad(file: string): NativeLoad {
+  if (process.env.ATC_DISABLE_NATIVE === '1') return { ok: false, reason: 'disabled by ATC_DISABLE_NATIVE=1', file };
+  if (!existsSync(file)) {
+    return { ok: false, reason: `native kernel not built: ${file} is missing${buildNote()}; run \`npm run build:native\` (needs cargo)`, file };
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    return { ok: false, reason: `native kernel failed to load: ${(e as Error).message}`, file };
+  }
+  const want = packageInfo().version;
+  const got = addon.version();
+  if (got !== want) {
+    return { ok: false, reason: `native kernel ${got} does not match package ${want}; rebuild with \`npm run build:native\``, file };
+  }
+  if (addon.kernelVersion() !== KERNEL_VERSION) {
+    return { ok: false, reason: `native kernel is ${addon.kernelVersion()}, this code expects ${KERNEL_VERSION}; rebuild`, file };
+  }
+  return { ok: true, addon, file, paths: addon.paths().split(',') };
+}
