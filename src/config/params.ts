@@ -115,7 +115,8 @@ export function resolveParams(input: ParamsInput = {}): AtcParams {
   const ml = maLengths(p);
   ml.forEach((lens, k) => {
     const min = Math.min(...lens);
-    const need = k === 1 && hull ? 2 : 1; // a Hull MA needs floor(l/2) >= 1
+    // A Hull MA needs floor(l/2) >= 1; a least-squares line needs two points.
+    const need = (k === 1 && hull) || k === 4 ? 2 : 1;
     if (min < need) {
       throw new ParamError(
         `lengths[${MA_TYPES[k]}]`,

@@ -233,7 +233,7 @@ pub fn step(plan: &Plan, closes: &[f64], offsets: &[u32], mut out: Outputs, mut 
     }
     match path {
         Path::Scalar => run::<1>(plan, closes, offsets, &mut out, &mut io, &bars),
-        Path::Portable => run::<4>(plan, closes, offsets, &mut out, &mut io, &bars),
+        Path::Portable => run::<2>(plan, closes, offsets, &mut out, &mut io, &bars),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `supported()` checked the CPU features above.
         Path::Avx2 => unsafe { run_avx2(plan, closes, offsets, &mut out, &mut io, &bars) },

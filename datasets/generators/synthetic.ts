@@ -1,0 +1,95 @@
+// Seeded synthetic prices, shared by tests and benchmarks (same seed, same bars on every
+// machine: only +, *, Math.log/sqrt/cos/exp of V8, no platform RNG).
+//
+// Each symbol is a geometric random walk with volatility regimes (calm / normal / stressed,
+// switching at random) and slow drifting trends, rounded to a tick grid like real prices; so
+// closes often equal a moving average exactly, the case where evaluation order matters.
+
+/** xoshiro128** (32-bit state words; exact in JS integer arithmetic). */
+export class Rng {
+  private s: Uint32Array;
+  constructor(seed: number) {
+    // splitmix32 to spread the seed over the state
+    let x = seed >>> 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s = new Uint32Array([next(), next(), next(), next()]);
+  }
+
+  u32(): number {
+    const s = this.s;
+    const r = Math.imul(rotl(Math.imul(s[1] as number, 5) >>> 0, 7), 9) >>> 0;
+    const t = ((s[1] as number) << 9) >>> 0;
+    s[2] = (s[2] as number) ^ (s[0] as number);
+    s[3] = (s[3] as number) ^ (s[1] as number);
+    s[1] = (s[1] as number) ^ (s[2] as number);
+    s[0] = (s[0] as number) ^ (s[3] as number);
+    s[2] = (s[2] as number) ^ t;
+    s[3] = rotl(s[3] as number, 11);
+    return r;
+  }
+
+  /** uniform in [0, 1) with 53 random bits */
+  unit(): number {
+    return ((this.u32() >>> 5) * 67108864 + (this.u32() >>> 6)) / 9007199254740992;
+  }
+
+  /** integer in [0, n) */
+  below(n: number): number {
+    return Math.floor(this.unit() * n);
+  }
+
+  normal(): number {
+    const u = Math.max(this.unit(), 1e-300);
+    const v = this.unit();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+export interface WalkOptions {
+  /** daily-ish volatility of the normal regime (default 0.02) */
+  vol?: number;
+}
+
+const TICKS = [0.01, 0.01, 0.01, 0.001, 0.0001, 1e-6];
+
+/** One symbol's closes: regime-switching geometric random walk on a tick grid. */
+export function walk(rng: Rng, bars: number, opts: WalkOptions = {}): Float64Array {
+  const vol = opts.vol ?? 0.02;
+  const out = new Float64Array(bars);
+  let p = Math.exp(Math.log(5) + rng.unit() * Math.log(100)); // 5 .. 500
+  const tick = (TICKS[rng.below(TICKS.length)] as number) * (p < 1 ? 0.01 : 1);
+  let regime = 1;
+  let drift = 0;
+  const regimes = [0.4, 1, 2.5];
+  for (let i = 0; i < bars; i++) {
+    if (rng.unit() < 0.002) regime = rng.below(3);
+    if (rng.unit() < 0.01) drift = (rng.unit() - 0.5) * 0.2 * vol;
+    const flat = rng.unit() < 0.05; // untraded bar: same close
+    if (!flat) p *= Math.exp(drift + vol * (regimes[regime] as number) * rng.normal());
+    const q = Math.round(p / tick) * tick;
+    out[i] = q > 0 ? Number(q.toPrecision(12)) : tick;
+  }
+  return out;
+}
+
+/** `symbols` walks of `bars` closes each, concatenated with offsets (the kernel batch layout). */
+export function randomWalks(symbols: number, bars: number, seed: number, opts: WalkOptions = {}): { closes: Float64Array; offsets: Uint32Array } {
+  const rng = new Rng(seed);
+  const closes = new Float64Array(symbols * bars);
+  const offsets = new Uint32Array(symbols + 1);
+  for (let s = 0; s < symbols; s++) {
+    closes.set(walk(rng, bars, opts), s * bars);
+    offsets[s + 1] = (s + 1) * bars;
+  }
+  return { closes, offsets };
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Builds what `npm install` must leave behind (this is the root package's `install` script):
+//   1. TypeScript -> dist/ (tsc from devDependencies)
+//   2. the Rust kernel (zero crates, offline) -> kernels/build/atc_kernel.node
+// Without cargo the install still succeeds: it says so, records why in
+// kernels/build/status.json, and the engine selector falls back to the TypeScript kernel.
+// Flags: --ts (TypeScript only), --native (kernel only).
+// Env: ATC_REQUIRE_NATIVE=1 makes a missing or failing kernel build an error (CI);
+//      ATC_SKIP_NATIVE=1 skips it.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findCargo } from './cargo.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const doTs = !args.has('--native');
+const doNative = !args.has('--ts');
+const require = process.env.ATC_REQUIRE_NATIVE === '1';
+const say = (m) => process.stderr.write(`atc build: ${m}\n`);
+
+function buildTs() {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) {
+    if (existsSync(join(root, 'dist', 'src', 'cli', 'bin.js'))) return say('typescript not installed; using the existing dist/');
+    say('typescript is not installed (npm install --omit=dev?): cannot build dist/');
+    process.exit(1);
+  }
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function status(s) {
+  mkdirSync(join(root, 'kernels', 'build'), { recursive: true });
+  writeFileSync(join(root, 'kernels', 'build', 'status.json'), JSON.stringify({ ...s, at: new Date().toISOString() }, null, 2) + '\n');
+}
+
+function noNative(reason) {
+  status({ built: false, reason });
+  if (require) {
+    say(`the native kernel is required (ATC_REQUIRE_NATIVE=1) but was not built: ${reason}`);
+    process.exit(1);
+  }
+  say(`${reason}`);
+  say('the native kernel was not built: the TypeScript engine will be used (correct, but much slower).');
+  say('install Rust (https://rustup.rs) and run `npm run build:native` to get the fast engine.');
+}
+
+function buildNative() {
+  if (process.env.ATC_SKIP_NATIVE === '1') return noNative('skipped (ATC_SKIP_NATIVE=1)');
+  const cargo = findCargo();
+  if (!cargo) return noNative('cargo not found on PATH or in ~/.cargo/bin');
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  const manifest = join(root, 'kernels', 'Cargo.toml');
+  const r = spawnSync(cargo, ['build', '--release', '--offline', '--manifest-path', manifest, '-p', 'atc-node'], {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, ATC_PACKAGE_VERSION: version },
+  });
+  if (r.status !== 0) return noNative(`cargo build failed (exit ${r.status ?? r.signal})`);
+  const lib = { linux: 'libatc_node.so', darwin: 'libatc_node.dylib', win32: 'atc_node.dll' }[process.platform] ?? 'libatc_node.so';
+  const built = join(root, 'kernels', 'target', 'release', lib);
+  if (!existsSync(built)) return noNative(`cargo did not produce ${built}`);
+  const dest = join(root, 'kernels', 'build', 'atc_kernel.node');
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(built, dest);
+  // Load it once in a child process, so that a broken binary cannot take this process down.
+  const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(dest)}); process.stdout.write(a.version() + ' ' + a.paths())`], {
+    encoding: 'utf8',
+  });
+  if (check.status !== 0) return noNative(`the built kernel does not load: ${(check.stderr || '').trim().split('\n').pop()}`);
+  const [v, paths] = check.stdout.split(' ');
+  status({ built: true, version: v, simdPaths: paths, cargo: spawnSync(cargo, ['--version'], { encoding: 'utf8' }).stdout.trim() });
+  say(`native kernel ${v} built (SIMD paths on this CPU: ${paths})`);
+}
+
+if (doTs) buildTs();
+if (doNative) buildNative();

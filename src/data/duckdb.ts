@@ -1,0 +1,53 @@
+// DuckDB lifetime and small SQL helpers. Every module that talks to DuckDB gets its
+// connection from here, so settings (threads, memory limit, temp dir) live in one place.
+
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+export interface DbOptions {
+  /** DuckDB worker threads (default 2: these machines have two cores) */
+  threads?: number;
+  /** e.g. '1GB'; keeps DuckDB's own buffers bounded */
+  memoryLimit?: string;
+  /** spill directory for large sorts */
+  tempDirectory?: string;
+}
+
+export interface Db {
+  instance: DuckDBInstance;
+  conn: DuckDBConnection;
+  /** another connection to the same database (closed with it) */
+  connect(): Promise<DuckDBConnection>;
+  close(): void;
+}
+
+export async function openDb(opts: DbOptions = {}, path = ':memory:'): Promise<Db> {
+  const config: Record<string, string> = { threads: String(opts.threads ?? 2) };
+  if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+  if (opts.tempDirectory) config.temp_directory = opts.tempDirectory;
+  const instance = await DuckDBInstance.create(path, config);
+  const conn = await instance.connect();
+  const extra: DuckDBConnection[] = [];
+  return {
+    instance,
+    conn,
+    async connect() {
+      const c = await instance.connect();
+      extra.push(c);
+      return c;
+    },
+    close() {
+      for (const c of [...extra, conn]) c.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier. */
+export function sqlIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,91 @@
+// Where bars come from: a Parquet file, a directory of them, or a glob; and a check that they
+// have the columns the kernel needs (symbol, ts, close) with usable types.
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DataError } from '../errors.js';
+import { sqlIdent, sqlString } from './duckdb.js';
+
+export interface BarSource {
+  /** what the user named */
+  spec: string;
+  files: string[];
+  /** a DuckDB table expression over all files */
+  relation: string;
+  /** SQL giving ts as BIGINT microseconds since the epoch (UTC) */
+  tsSql: string;
+  /** SQL giving close as DOUBLE */
+  closeSql: string;
+  symbolSql: string;
+}
+
+function listParquet(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) out.push(...listParquet(p));
+    else if (name.endsWith('.parquet')) out.push(p);
+  }
+  return out;
+}
+
+/** Expand --data into files. Globs are expanded by DuckDB itself. */
+export function resolveFiles(spec: string): { files: string[]; glob: boolean } {
+  if (/[*?[]/.test(spec)) return { files: [spec], glob: true };
+  const p = resolve(spec);
+  if (!existsSync(p)) throw new DataError('ATC_ERR_DATA_READ', `${spec}: no such file or directory`, { file: spec });
+  if (statSync(p).isDirectory()) {
+    const files = listParquet(p);
+    if (files.length === 0) throw new DataError('ATC_ERR_DATA_READ', `${spec}: no .parquet files in this directory`, { file: spec });
+    return { files, glob: false };
+  }
+  return { files: [p], glob: false };
+}
+
+const TIME_TYPES = /^(TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE|DATE)$/;
+const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT)$/;
+
+/** Open a Parquet source and check its schema. */
+export async function openBarSource(conn: DuckDBConnection, spec: string): Promise<BarSource> {
+  const { files, glob } = resolveFiles(spec);
+  const list = glob ? sqlString(files[0] as string) : `[${files.map(sqlString).join(', ')}]`;
+  const relation = `read_parquet(${list}, union_by_name = true)`;
+  let cols: { name: string; type: string }[];
+  try {
+    const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+    cols = r.getRowObjectsJson().map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+  } catch (e) {
+    throw new DataError('ATC_ERR_DATA_READ', `${spec}: cannot read as Parquet: ${(e as Error).message}`, { file: spec }, { cause: e });
+  }
+  const find = (name: string): { name: string; type: string } => {
+    const c = cols.find((x) => x.name === name);
+    if (!c) {
+      throw new DataError(
+        'ATC_ERR_MISSING_COLUMN',
+        `${spec}: missing column "${name}" (found: ${cols.map((x) => x.name).join(', ')}); use \`atc data import\` to map other column names`,
+        { file: spec },
+      );
+    }
+    return c;
+  };
+  const symbol = find('symbol');
+  const ts = find('ts');
+  const close = find('close');
+  if (symbol.type !== 'VARCHAR') {
+    throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "symbol" is ${symbol.type}, expected VARCHAR`, { file: spec });
+  }
+  if (!TIME_TYPES.test(ts.type)) {
+    throw new DataError(
+      'ATC_ERR_COLUMN_TYPE',
+      `${spec}: column "ts" is ${ts.type}, expected a TIMESTAMP or DATE; \`atc data import\` converts epoch numbers and text`,
+      { file: spec },
+    );
+  }
+  if (!NUMERIC_TYPES.test(close.type)) {
+    throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "close" is ${close.type}, expected a number`, { file: spec });
+  }
+  const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
+  return { spec, files, relation, tsSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol') };
+}

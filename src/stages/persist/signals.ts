@@ -1,0 +1,136 @@
+// Persist stage for per-bar outputs: one batch -> one Parquet part through DuckDB COPY, fed by
+// a table function that copies the typed-array columns straight into DuckDB vectors (no row
+// objects). NaN (Pine's na) is written as NULL; direction 0 (na) as NULL.
+
+import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConnection } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { FLOAT_COLUMNS, N_FLOAT_COLUMNS, type Outputs } from '../../engine/batch.js';
+import { sqlIdent, sqlString } from '../../data/duckdb.js';
+import { PARQUET_OPTIONS, SIGNAL_COLUMNS } from '../../results/schema.js';
+import type { Batch } from '../load/index.js';
+
+const VECTOR = 2048;
+
+interface Pending {
+  batch: Batch;
+  out: Outputs;
+  /** per-row index into `dict` */
+  codes: Uint16Array | Uint32Array;
+  dict: string[];
+  pos: number;
+}
+
+let fnSeq = 0;
+
+/** Writes batches of per-bar outputs as Parquet files. One instance per connection. */
+export class SignalsWriter {
+  private readonly name = `atc_signals_${process.pid}_${++fnSeq}`;
+  private pending: Pending | undefined;
+  // Staging buffers: DuckDB copies from ArrayBuffers only (not SharedArrayBuffers).
+  private readonly f64 = new Float64Array(VECTOR);
+  private readonly i64 = new BigInt64Array(VECTOR);
+  private readonly i8 = new Int8Array(VECTOR);
+  private readonly codes32 = new Uint32Array(VECTOR);
+  private readonly codes16 = new Uint16Array(VECTOR);
+  private readonly valid = new Uint32Array(VECTOR / 32);
+
+  constructor(private readonly conn: DuckDBConnection) {
+    const fn = DuckDBTableFunction.create({
+      name: this.name,
+      bindFunction: (bind) => {
+        const p = this.current();
+        bind.addResultColumn('symbol', ENUM(p.dict));
+        bind.addResultColumn('ts', TIMESTAMP);
+        bind.addResultColumn('close', DOUBLE);
+        for (const c of FLOAT_COLUMNS) bind.addResultColumn(c, DOUBLE);
+        bind.addResultColumn('direction', TINYINT);
+      },
+      initFunction: () => undefined,
+      mainFunction: (_info, chunk) => this.fill(chunk.chunk, (n) => (chunk.rowCount = n)),
+    });
+    conn.registerTableFunction(fn);
+  }
+
+  private current(): Pending {
+    if (!this.pending) throw new Error('internal: signals writer has no batch');
+    return this.pending;
+  }
+
+  /** Write one batch to `file` (a new Parquet file). */
+  async write(file: string, batch: Batch, out: Outputs): Promise<void> {
+    const dict = batch.series.map((s) => s.symbol).filter((s, i, a) => i === 0 || s !== a[i - 1]);
+    const codes = dict.length <= 0xffff ? new Uint16Array(batch.n) : new Uint32Array(batch.n);
+    let d = -1;
+    let prev = '';
+    for (const s of batch.series) {
+      if (s.symbol !== prev) {
+        d++;
+        prev = s.symbol;
+      }
+      codes.fill(d, s.start, s.start + s.length);
+    }
+    this.pending = { batch, out, codes, dict, pos: 0 };
+    const cols = SIGNAL_COLUMNS.map((c) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : sqlIdent(c))).join(', ');
+    try {
+      await this.conn.run(`COPY (SELECT ${cols} FROM ${this.name}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
+    } finally {
+      this.pending = undefined;
+    }
+  }
+
+  private fill(chunk: duckdb.DataChunk, setRows: (n: number) => void): void {
+    const p = this.current();
+    const { batch, out } = p;
+    const n = Math.min(VECTOR, batch.n - p.pos);
+    setRows(n);
+    if (n <= 0) return;
+    const at = p.pos;
+    const vec = (i: number): duckdb.Vector => duckdb.data_chunk_get_vector(chunk, i);
+    // symbol: ENUM codes (uint8 / uint16 / uint32 by dictionary size)
+    const w = p.dict.length <= 0xff ? 1 : p.dict.length <= 0xffff ? 2 : 4;
+    if (w === 4) {
+      this.codes32.set(p.codes.subarray(at, at + n));
+      duckdb.copy_data_to_vector(vec(0), 0, this.codes32.buffer, 0, n * 4);
+    } else if (w === 2) {
+      this.codes16.set(p.codes.subarray(at, at + n));
+      duckdb.copy_data_to_vector(vec(0), 0, this.codes16.buffer, 0, n * 2);
+    } else {
+      const b = new Uint8Array(n);
+      b.set(p.codes.subarray(at, at + n));
+      duckdb.copy_data_to_vector(vec(0), 0, b.buffer, 0, n);
+    }
+    this.i64.set(batch.ts.subarray(at, at + n));
+    duckdb.copy_data_to_vector(vec(1), 0, this.i64.buffer, 0, n * 8);
+    this.f64.set(batch.closes.subarray(at, at + n));
+    duckdb.copy_data_to_vector(vec(2), 0, this.f64.buffer, 0, n * 8);
+    for (let c = 0; c < N_FLOAT_COLUMNS; c++) {
+      const src = out.values.subarray(c * out.stride + at, c * out.stride + at + n);
+      this.f64.set(src);
+      const v = vec(3 + c);
+      duckdb.copy_data_to_vector(v, 0, this.f64.buffer, 0, n * 8);
+      this.setValidity(v, n, (i) => src[i] === src[i]);
+    }
+    const dv = vec(3 + N_FLOAT_COLUMNS);
+    const dir = out.direction.subarray(at, at + n);
+    this.i8.set(dir);
+    duckdb.copy_data_to_vector(dv, 0, this.i8.buffer, 0, n);
+    this.setValidity(dv, n, (i) => dir[i] !== 0);
+    p.pos += n;
+  }
+
+  /** NULL where `valid(i)` is false; untouched (all valid) when there is none. */
+  private setValidity(v: duckdb.Vector, n: number, valid: (i: number) => boolean): void {
+    const words = this.valid;
+    let any = false;
+    words.fill(0xffffffff);
+    for (let i = 0; i < n; i++) {
+      if (!valid(i)) {
+        words[i >>> 5] = (words[i >>> 5] as number) & ~(1 << (i & 31));
+        any = true;
+      }
+    }
+    if (!any) return;
+    duckdb.vector_ensure_validity_writable(v);
+    duckdb.copy_data_to_vector_validity(v, 0, words.buffer, 0, Math.ceil(n / 64) * 8);
+  }
+}
