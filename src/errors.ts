@@ -13,10 +13,12 @@ export type AtcErrorCode =
   | 'ATC_ERR_MISSING_COLUMN'
   | 'ATC_ERR_COLUMN_TYPE'
   | 'ATC_ERR_UNSORTED_TS'
+  | 'ATC_ERR_UNSORTED_SYMBOLS'
   | 'ATC_ERR_DUPLICATE_TS'
   | 'ATC_ERR_NULL_VALUE'
   | 'ATC_ERR_DATA_READ'
   | 'ATC_ERR_OUTPUT_EXISTS'
+  | 'ATC_ERR_SQL'
   | 'ATC_ERR_USAGE';
 
 export class AtcError extends Error {

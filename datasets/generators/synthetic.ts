@@ -61,24 +61,55 @@ export interface WalkOptions {
 }
 
 const TICKS = [0.01, 0.01, 0.01, 0.001, 0.0001, 1e-6];
+const REGIMES = [0.4, 1, 2.5];
 
-/** One symbol's closes: regime-switching geometric random walk on a tick grid. */
-export function walk(rng: Rng, bars: number, opts: WalkOptions = {}): Float64Array {
-  const vol = opts.vol ?? 0.02;
-  const out = new Float64Array(bars);
-  let p = Math.exp(Math.log(5) + rng.unit() * Math.log(100)); // 5 .. 500
-  const tick = (TICKS[rng.below(TICKS.length)] as number) * (p < 1 ? 0.01 : 1);
-  let regime = 1;
-  let drift = 0;
-  const regimes = [0.4, 1, 2.5];
-  for (let i = 0; i < bars; i++) {
-    if (rng.unit() < 0.002) regime = rng.below(3);
-    if (rng.unit() < 0.01) drift = (rng.unit() - 0.5) * 0.2 * vol;
-    const flat = rng.unit() < 0.05; // untraded bar: same close
-    if (!flat) p *= Math.exp(drift + vol * (regimes[regime] as number) * rng.normal());
-    const q = Math.round(p / tick) * tick;
-    out[i] = q > 0 ? Number(q.toPrecision(12)) : tick;
+/** One symbol's price process, bar by bar: regime-switching geometric walk on a tick grid. */
+export class Walk {
+  private p: number;
+  /** 1 / tick size, an exact integer (100, 1000, ...): k / inv is the double nearest k ticks */
+  readonly inv: number;
+  private regime = 1;
+  private drift = 0;
+  private readonly vol: number;
+  /** the close before the latest one (the latest bar's open) */
+  prev: number;
+
+  constructor(
+    private readonly rng: Rng,
+    opts: WalkOptions = {},
+  ) {
+    this.vol = opts.vol ?? 0.02;
+    this.p = Math.exp(Math.log(5) + rng.unit() * Math.log(100)); // 5 .. 500
+    this.inv = Math.round(1 / ((TICKS[rng.below(TICKS.length)] as number) * (this.p < 1 ? 0.01 : 1)));
+    this.prev = this.round(this.p);
   }
+
+  /** to the tick grid (never below one tick) */
+  round(p: number): number {
+    return Math.max(1, Math.round(p * this.inv)) / this.inv;
+  }
+
+  /** the next close */
+  next(): number {
+    const rng = this.rng;
+    if (rng.unit() < 0.002) this.regime = rng.below(3);
+    if (rng.unit() < 0.01) this.drift = (rng.unit() - 0.5) * 0.2 * this.vol;
+    const flat = rng.unit() < 0.05; // untraded bar: same close
+    if (!flat) this.p *= Math.exp(this.drift + this.vol * (REGIMES[this.regime] as number) * rng.normal());
+    return this.round(this.p);
+  }
+
+  /** the current volatility scale (for OHLC ranges and volume) */
+  get sigma(): number {
+    return this.vol * (REGIMES[this.regime] as number);
+  }
+}
+
+/** One symbol's closes. */
+export function walk(rng: Rng, bars: number, opts: WalkOptions = {}): Float64Array {
+  const w = new Walk(rng, opts);
+  const out = new Float64Array(bars);
+  for (let i = 0; i < bars; i++) out[i] = w.next();
   return out;
 }
 

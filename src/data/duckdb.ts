@@ -24,6 +24,8 @@ export async function openDb(opts: DbOptions = {}, path = ':memory:'): Promise<D
   const config: Record<string, string> = { threads: String(opts.threads ?? 2) };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   if (opts.tempDirectory) config.temp_directory = opts.tempDirectory;
+  // Files are read once, in order: caching their pages in DuckDB's buffer pool only grows RSS.
+  config.enable_external_file_cache = 'false';
   const instance = await DuckDBInstance.create(path, config);
   const conn = await instance.connect();
   const extra: DuckDBConnection[] = [];

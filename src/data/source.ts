@@ -18,6 +18,10 @@ export interface BarSource {
   /** SQL giving close as DOUBLE */
   closeSql: string;
   symbolSql: string;
+  /** the Parquet row-group statistics show rows grouped by symbol in ascending order across
+   *  row groups and files: symbol ranges can be read with filter pushdown, in file order.
+   *  Otherwise the reader asks DuckDB to sort by symbol, ts. */
+  symbolSorted: boolean;
 }
 
 function listParquet(dir: string): string[] {
@@ -49,8 +53,13 @@ const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|BIGINT|INTEGER|SMALLINT|TIN
 
 /** Open a Parquet source and check its schema. */
 export async function openBarSource(conn: DuckDBConnection, spec: string): Promise<BarSource> {
-  const { files, glob } = resolveFiles(spec);
-  const list = glob ? sqlString(files[0] as string) : `[${files.map(sqlString).join(', ')}]`;
+  let { files, glob } = resolveFiles(spec);
+  if (glob) {
+    const r = await conn.runAndReadAll(`SELECT file FROM glob(${sqlString(files[0] as string)}) ORDER BY file`);
+    files = r.getRows().map((row) => String(row[0]));
+    if (files.length === 0) throw new DataError('ATC_ERR_DATA_READ', `${spec}: no file matches`, { file: spec });
+  }
+  const list = `[${files.map(sqlString).join(', ')}]`;
   const relation = `read_parquet(${list}, union_by_name = true)`;
   let cols: { name: string; type: string }[];
   try {
@@ -86,6 +95,31 @@ export async function openBarSource(conn: DuckDBConnection, spec: string): Promi
   if (!NUMERIC_TYPES.test(close.type)) {
     throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "close" is ${close.type}, expected a number`, { file: spec });
   }
+  const symbolSorted = await rowGroupsAscend(conn, files);
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
-  return { spec, files, relation, tsSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol') };
+  return { spec, files, relation, tsSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
+}
+
+/** True when, in file order, every row group's symbols are at or after the previous group's. */
+async function rowGroupsAscend(conn: DuckDBConnection, files: string[]): Promise<boolean> {
+  try {
+    const r = await conn.runAndReadAll(
+      `SELECT file_name, row_group_id, stats_min_value AS lo, stats_max_value AS hi
+       FROM parquet_metadata([${files.map(sqlString).join(', ')}]) WHERE path_in_schema = 'symbol'`,
+    );
+    const order = new Map(files.map((f, i) => [f, i]));
+    const groups = r
+      .getRowObjects()
+      .map((row) => ({ f: order.get(String(row.file_name)) ?? -1, g: Number(row.row_group_id), lo: row.lo, hi: row.hi }))
+      .sort((a, b) => a.f - b.f || a.g - b.g);
+    let prevHi: string | null = null;
+    for (const g of groups) {
+      if (g.f < 0 || g.lo === null || g.hi === null) return false;
+      if (prevHi !== null && String(g.lo) < prevHi) return false;
+      prevHi = String(g.hi);
+    }
+    return groups.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -63,7 +63,7 @@ describe('atc run on the embedded sample', () => {
 
   it('writes signals with the contract columns, one row per input bar', async () => {
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/29 symbols, 33069 bars/);
+    expect(first.stdout).toMatch(/29 symbols, 33,069 bars/);
     const cols = await query(`DESCRIBE SELECT * FROM read_parquet('${out}/signals/*.parquet')`);
     expect(cols.map((c) => c.column_name)).toEqual([...SIGNAL_COLUMNS]);
     const n = await query(`SELECT count(*)::INT AS n FROM read_parquet('${out}/signals/*.parquet')`);
@@ -98,17 +98,20 @@ describe('atc run on the embedded sample', () => {
     expect(j).toBe(bars.length);
   });
 
-  it('refuses to overwrite results unless --overwrite', async () => {
+  it('a rerun of the same job finds it complete; other parameters are refused unless --overwrite', async () => {
     const again = await atc(['run', '--out', out]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/ATC_ERR_OUTPUT_EXISTS/);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already holds the complete results/);
+    const other = await atc(['run', '--out', out, '--lambda', '0.03']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/ATC_ERR_OUTPUT_EXISTS.*differs in: params/);
     const forced = await atc(['run', '--out', out, '--overwrite']);
     expect(forced.code).toBe(0);
   });
 
-  it.each([[500], [2000], [33069]])('gives identical signals with --batch-bars %i (symbols cut into blocks or moved)', async (bb) => {
+  it.each([[500], [2000], [33069]])('gives identical signals with --chunk-bars %i (symbols cut into blocks or moved)', async (bb) => {
     const o2 = tempDir();
-    const r = await atc(['run', '--out', o2, '--batch-bars', String(bb)]);
+    const r = await atc(['run', '--out', o2, '--chunk-bars', String(bb)]);
     expect(r.code, r.stderr).toBe(0);
     const diff = await query(
       `SELECT count(*)::INT AS n FROM (SELECT * FROM read_parquet('${out}/signals/*.parquet') EXCEPT SELECT * FROM read_parquet('${o2}/signals/*.parquet'))`,
@@ -140,9 +143,9 @@ describe('atc run on bad input', () => {
     [
       'unsorted symbols',
       () => parquetFrom(join(dir, 'symorder.parquet'), `SELECT * FROM (${ok('B', 50)}) UNION ALL SELECT * FROM (${ok('A', 50)})`),
-      /ATC_ERR_UNSORTED_TS: .*not sorted by symbol/,
+      /ATC_ERR_UNSORTED_SYMBOLS: .*not sorted by symbol/,
     ],
-    ['short symbol', () => parquetFrom(join(dir, 'short.parquet'), `SELECT * FROM (${ok('A', 50)}) UNION ALL SELECT * FROM (${ok('B', 20)})`), /ATC_ERR_TOO_FEW_BARS: .*B has 20 bars/],
+    ['short symbol', () => parquetFrom(join(dir, 'short.parquet'), `SELECT * FROM (${ok('A', 50)}) UNION ALL SELECT * FROM (${ok('B', 20)})`), /ATC_ERR_TOO_FEW_BARS: .*B: 20 bars; these parameters need at least 34/],
     [
       'not a parquet file',
       async () => {
@@ -160,6 +163,7 @@ describe('atc run on bad input', () => {
     const r = await atc(['run', '--data', file, '--out', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(msg);
-    expect(existsSync(join(out, 'signals')) ? (await query(`SELECT count(*) AS n FROM glob('${out}/signals/*.parquet')`))[0]?.n : 0n).toBe(0n);
+    const parts = existsSync(join(out, 'signals')) ? (await query(`SELECT count(*)::INT AS n FROM glob('${out}/signals/*.parquet')`))[0]?.n : 0;
+    expect(parts).toBe(0);
   });
 });

@@ -1,41 +1,65 @@
-// Execute stage: one batch through the kernel. Series that continue a long symbol get the
-// state carried from its previous block; series that do not end their symbol hand their state
-// on. Everything else starts from bar 0 with no state traffic at all.
+// Execute stage: one batch (in a pool slot) through a kernel worker. A symbol cut into blocks
+// continues from the state its previous block left: that block's task must finish first, so a
+// block waits for exactly that and nothing else.
 
-import { allocOutputs, type Outputs } from '../../engine/batch.js';
-import type { Kernel } from '../../engine/kernel.js';
+import { SeriesError } from '../../errors.js';
+import type { KernelPool } from '../../pool/pool.js';
+import type { KernelResult } from '../../pool/task.js';
 import type { Batch } from '../load/index.js';
 
-export class Executor {
-  /** kernel state of symbols cut into blocks, between their blocks */
-  private readonly carry = new Map<string, Uint8Array>();
+export class Dispatcher {
+  /** state after the previous block of a symbol cut into blocks */
+  private readonly carry = new Map<string, Promise<Uint8Array>>();
 
-  constructor(readonly kernel: Kernel) {}
+  constructor(
+    private readonly pool: KernelPool,
+    private readonly stateBytes: number,
+  ) {}
 
-  run(batch: Batch, out: Outputs = allocOutputs(batch.n)): Outputs {
-    const { series } = batch;
-    const offsets = new Uint32Array(series.length + 1);
-    series.forEach((s, i) => (offsets[i + 1] = s.start + s.length));
-    offsets[0] = series[0]?.start ?? 0;
-    const needsState = series.some((s) => s.barStart > 0 || !s.last);
-    if (!needsState) {
-      this.kernel.step({ closes: batch.closes, offsets, out }, series.map((s) => s.symbol));
-      return out;
-    }
-    const sb = this.kernel.stateBytes;
-    const states = this.kernel.freshStates(series.length);
+  /**
+   * Start a batch. Everything about carried states happens synchronously here, before any
+   * await: the next block of a symbol must find this block's promise, not an older one.
+   */
+  run(batch: Batch): Promise<KernelResult> {
+    const { series, slot } = batch;
+    slot.offsets[0] = series[0]?.start ?? 0;
+    series.forEach((s, i) => (slot.offsets[i + 1] = s.start + s.length));
+    const blocked = series.some((s) => s.barStart > 0 || !s.last);
+    const carriedIn = series.map((s) => (s.barStart > 0 ? this.carry.get(s.symbol) : undefined));
     series.forEach((s, i) => {
-      if (s.barStart > 0) {
-        const st = this.carry.get(s.symbol);
-        if (!st) throw new Error(`internal: no carried state for ${s.symbol}`);
-        states.set(st, i * sb);
+      if (s.barStart > 0 && !carriedIn[i]) throw new Error(`internal: no state carried for ${s.symbol}`);
+    });
+    const sb = this.stateBytes;
+    const task = (async () => {
+      let stateIn: Uint8Array | undefined;
+      for (const [i, p] of carriedIn.entries()) {
+        if (!p) continue;
+        stateIn ??= new Uint8Array(series.length * sb);
+        stateIn.set(await p, i * sb);
       }
+      return this.pool.run({
+        slot: slot.index,
+        nSeries: series.length,
+        symbols: series.map((s) => s.symbol),
+        ...(stateIn ? { stateIn } : {}),
+        wantStates: blocked,
+      });
+    })();
+    for (const [i, s] of series.entries()) {
+      this.carry.delete(s.symbol);
+      if (!s.last) this.carry.set(s.symbol, task.then((r) => (r.states as Uint8Array).slice(i * sb, (i + 1) * sb)));
+    }
+    return task.then((r) => {
+      if (r.error) {
+        const s = series[r.error.series];
+        throw new SeriesError(r.error.code as 'ATC_ERR_BAD_CLOSE', r.error.message, { series: r.error.series, bar: r.error.bar, ...(s ? { symbol: s.symbol } : {}) });
+      }
+      return r;
     });
-    this.kernel.step({ closes: batch.closes, offsets, out, stateIn: states, stateOut: states }, series.map((s) => s.symbol));
-    series.forEach((s, i) => {
-      if (s.last) this.carry.delete(s.symbol);
-      else this.carry.set(s.symbol, states.slice(i * sb, (i + 1) * sb));
-    });
-    return out;
+  }
+
+  /** A symbol whose earlier blocks were discarded. */
+  forget(symbol: string): void {
+    this.carry.delete(symbol);
   }
 }

@@ -1,18 +1,39 @@
-// Load stage: bar chunks in file order -> batches of series for the kernel.
+// Load stage: bar chunks in file order -> batches of series, written into pool slots.
 //
-// A batch holds up to `capacity` bars. Symbols are never split across batches unless a single
-// symbol has more bars than a batch holds; such a symbol is cut into time blocks and the
-// executor carries the kernel state from block to block (same bits as one call).
-// Every row is checked here, where the symbol and timestamp are known, so that errors name
-// them: symbols must arrive grouped and sorted, timestamps strictly increasing per symbol,
-// closes finite and > 0, and a symbol needs enough bars for the parameters.
+// A batch holds up to `slot.capacity` bars. A symbol is never split across batches unless it
+// alone has more bars than a batch holds; such a symbol is cut into time blocks and the kernel
+// state is carried from block to block (same bits as one call).
+//
+// Every row is checked here, where file, symbol and timestamp are known. Symbols must arrive
+// grouped and sorted (always an error otherwise). Row faults (NULL symbol/ts/close, close not
+// finite and > 0, a timestamp equal to or before the previous one of its symbol) and short
+// symbols follow the bad-row policy: `error` stops with a coded error; `drop` drops the row
+// (and skips a symbol left too short); `skip-symbol` skips the whole symbol at its first fault.
+// Every dropped row and skipped symbol is recorded with its reason.
 
 import { type BarChunk, NULL_CODE } from '../../data/bars-reader.js';
-import { DataError } from '../../errors.js';
+import { type AtcErrorCode, DataError } from '../../errors.js';
+import type { Slot } from '../../pool/slots.js';
+
+export const BAD_ROW_POLICIES = ['error', 'drop', 'skip-symbol'] as const;
+export type BadRowPolicy = (typeof BAD_ROW_POLICIES)[number];
+
+export interface Reject {
+  file: string;
+  /** NULL when the symbol itself is missing */
+  symbol: string | null;
+  /** epoch microseconds; null when missing or when the whole symbol is meant */
+  ts: number | null;
+  reason: AtcErrorCode;
+  detail: string;
+  action: 'dropped row' | 'skipped symbol';
+}
 
 export interface SeriesSlice {
   symbol: string;
-  /** index of this series' first bar inside the batch arrays */
+  /** index in the sorted symbol dictionary of the source */
+  code: number;
+  /** index of this series' first bar in the slot */
   start: number;
   length: number;
   /** absolute bar index of the first bar (0 unless continuing a long symbol) */
@@ -23,128 +44,188 @@ export interface SeriesSlice {
 
 export interface Batch {
   seq: number;
+  slot: Slot;
   series: SeriesSlice[];
   n: number;
-  ts: BigInt64Array;
-  closes: Float64Array;
+  rejects: Reject[];
+  /** symbols whose earlier blocks went out in previous batches and that were then skipped */
+  aborted: string[];
 }
 
 export interface LoadOptions {
   symbols: readonly string[];
-  /** bars per batch (kernel call) */
-  capacity: number;
   /** a symbol with fewer bars is ATC_ERR_TOO_FEW_BARS */
   minBars: number;
   file: string;
+  policy: BadRowPolicy;
+  /** a buffer for the next batch (may wait for one to be free) */
+  acquire: () => Promise<Slot>;
+  /** per symbol code: 1 = already finished by an earlier run of the same job; its rows are ignored */
+  done?: Uint8Array;
 }
 
-export function tsString(us: bigint): string {
-  const ms = Number(us / 1000n);
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').replace(/\.000Z$/, '').replace(/Z$/, '') : String(us);
+export function tsString(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) ? d.toISOString().replace('T', ' ').replace(/\.000Z$/, '').replace(/Z$/, '') : String(us);
 }
 
 /** Group a stream of bar chunks into batches of whole (or block-split) symbols. */
 export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOptions): AsyncGenerator<Batch> {
-  const cap = Math.max(1, opts.capacity);
-  let ts = new BigInt64Array(cap);
-  let closes = new Float64Array(cap);
+  const { policy, file } = opts;
+  let slot = await opts.acquire();
   let n = 0;
   let seq = 0;
   let series: SeriesSlice[] = [];
-  // The symbol being read: where it starts in the current batch and how many bars it has.
+  let rejects: Reject[] = [];
+  let aborted: string[] = [];
+  // The symbol being read.
   let code = -1;
-  let symStart = 0;
-  let symBars = 0;
-  let barStart = 0;
-  let lastTs = 0n;
-  const doneCodes = new Set<number>();
+  let symStart = 0; // where its rows start in the current slot
+  let symBars = 0; // bars kept so far (all blocks)
+  let barStart = 0; // absolute bar index of symStart
+  let skipping = false; // the symbol is skipped (policy) or already done (resume)
+  let lastTs = 0;
+  let started = false; // lastTs is meaningful
+  const seen = new Uint8Array(opts.symbols.length);
 
-  const bad = (codeName: 'ATC_ERR_UNSORTED_TS' | 'ATC_ERR_DUPLICATE_TS' | 'ATC_ERR_NULL_VALUE', msg: string, sym: string, t?: bigint): never => {
-    throw new DataError(codeName, `${opts.file}: ${sym}${t !== undefined ? ` at ${tsString(t)}` : ''}: ${msg}`, {
-      file: opts.file,
-      symbol: sym,
-      ...(t !== undefined ? { ts: tsString(t) } : {}),
-    });
+  const fail = (reason: AtcErrorCode, symbol: string | null, t: number | null, detail: string): never => {
+    const where = `${file}: ${symbol ?? '(NULL symbol)'}${t !== null ? ` at ${tsString(t)}` : ''}`;
+    throw new DataError(reason, `${where}: ${detail}`, { file, ...(symbol !== null ? { symbol } : {}), ...(t !== null ? { ts: tsString(t) } : {}) });
+  };
+
+  /** Apply the policy to a faulty row of the current symbol; returns true if the row is dropped. */
+  const badRow = (reason: AtcErrorCode, symbol: string, t: number | null, detail: string): void => {
+    if (policy === 'error') fail(reason, symbol, t, detail);
+    if (policy === 'drop') {
+      rejects.push({ file, symbol, ts: t, reason, detail, action: 'dropped row' });
+      return;
+    }
+    skipSymbol(reason, symbol, t, detail);
+  };
+
+  const skipSymbol = (reason: AtcErrorCode, symbol: string, t: number | null, detail: string): void => {
+    rejects.push({ file, symbol, ts: t, reason, detail, action: 'skipped symbol' });
+    skipping = true;
+    n = symStart; // its rows in this batch are withdrawn
+    if (barStart > 0) aborted.push(symbol); // and its earlier blocks discarded
   };
 
   const endSymbol = (): void => {
-    if (code < 0) return;
+    if (code < 0 || skipping) return;
     const symbol = opts.symbols[code] as string;
     if (symBars < opts.minBars) {
-      throw new DataError('ATC_ERR_TOO_FEW_BARS', `${opts.file}: ${symbol} has ${symBars} bars; these parameters need at least ${opts.minBars}`, {
-        file: opts.file,
-        symbol,
-      });
+      const detail = `${symBars} bars; these parameters need at least ${opts.minBars}`;
+      if (policy === 'error') fail('ATC_ERR_TOO_FEW_BARS', symbol, null, detail);
+      skipSymbol('ATC_ERR_TOO_FEW_BARS', symbol, null, detail);
+      return;
     }
-    series.push({ symbol, start: symStart, length: n - symStart, barStart, last: true });
-    doneCodes.add(code);
+    series.push({ symbol, code, start: symStart, length: n - symStart, barStart, last: true });
   };
 
-  function* flush(): Generator<Batch> {
-    if (series.length === 0) return;
-    yield { seq: seq++, series, n, ts: ts.subarray(0, n), closes: closes.subarray(0, n) };
-    // The consumer is done with the batch when it asks for the next one; fresh buffers keep
-    // batches independent for consumers that hold on to them.
-    ts = new BigInt64Array(cap);
-    closes = new Float64Array(cap);
-    n = 0;
+  async function* flush(): AsyncGenerator<Batch> {
+    if (series.length === 0 && rejects.length === 0 && aborted.length === 0) return;
+    const batch: Batch = { seq: seq++, slot, series, n, rejects, aborted };
     series = [];
+    rejects = [];
+    aborted = [];
+    yield batch;
+    slot = await opts.acquire();
+    n = 0;
   }
 
   for await (const ch of chunks) {
-    for (let i = 0; i < ch.n; i++) {
-      const c = ch.sym[i] as number;
-      if (c === NULL_CODE) bad('ATC_ERR_NULL_VALUE', 'symbol is NULL', '(null)', ch.ts[i]);
+    const { sym, ts, close, tsNull, closeNull } = ch;
+    let i = 0;
+    while (i < ch.n) {
+      // Fast path: a run of good rows of the current symbol that fits the slot, checked in a
+      // tight loop and copied with one set() per column.
+      if (!skipping && code >= 0 && started) {
+        const limit = Math.min(ch.n, i + (slot.capacity - n));
+        let j = i;
+        let prev = lastTs;
+        while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j]) {
+          prev = ts[j] as number;
+          j++;
+        }
+        if (j > i) {
+          slot.ts.set(ts.subarray(i, j), n);
+          slot.closes.set(close.subarray(i, j), n);
+          n += j - i;
+          symBars += j - i;
+          lastTs = prev;
+          i = j;
+          if (i >= ch.n) break;
+        }
+      }
+      // Slow path: one row that starts a symbol, is faulty, fills the slot, or is skipped.
+      const c = sym[i] as number;
+      const t = tsNull?.[i] ? null : (ts[i] as number);
+      const x = close[i] as number;
+      const xNull = closeNull?.[i] === 1;
+      i++;
+      if (c === NULL_CODE) {
+        if (policy === 'error') fail('ATC_ERR_NULL_VALUE', null, t, 'symbol is NULL');
+        rejects.push({ file, symbol: null, ts: t, reason: 'ATC_ERR_NULL_VALUE', detail: 'symbol is NULL', action: 'dropped row' });
+        continue;
+      }
       const symbol = opts.symbols[c] as string;
-      const t = ch.ts[i] as bigint;
-      if (ch.tsNull?.[i]) bad('ATC_ERR_NULL_VALUE', 'ts is NULL', symbol);
       if (c !== code) {
-        if (c < code || doneCodes.has(c)) {
-          bad('ATC_ERR_UNSORTED_TS', `rows are not sorted by symbol (${symbol} after ${opts.symbols[code]}); run \`atc data import\` to sort`, symbol, t);
+        if (c < code || seen[c]) {
+          fail('ATC_ERR_UNSORTED_SYMBOLS', symbol, t, `rows are not sorted by symbol (${symbol} after ${opts.symbols[code]}); \`atc data import\` sorts them`);
         }
         endSymbol();
-        if (n >= cap) yield* flush();
+        seen[c] = 1;
         code = c;
-        symStart = n;
         symBars = 0;
         barStart = 0;
-      } else if (t <= lastTs) {
-        if (t === lastTs) bad('ATC_ERR_DUPLICATE_TS', 'duplicate timestamp', symbol, t);
-        bad('ATC_ERR_UNSORTED_TS', `timestamp goes back (previous ${tsString(lastTs)})`, symbol, t);
+        started = false;
+        skipping = opts.done?.[c] === 1;
+        if (n >= slot.capacity) yield* flush();
+        symStart = n;
       }
-      const x = ch.close[i] as number;
-      if (ch.closeNull?.[i]) bad('ATC_ERR_NULL_VALUE', 'close is NULL', symbol, t);
+      if (skipping) continue;
+      if (t === null) {
+        badRow('ATC_ERR_NULL_VALUE', symbol, null, 'ts is NULL');
+        continue;
+      }
+      if (started && t <= lastTs) {
+        if (t === lastTs) badRow('ATC_ERR_DUPLICATE_TS', symbol, t, 'duplicate timestamp');
+        else badRow('ATC_ERR_UNSORTED_TS', symbol, t, `timestamp goes back (previous ${tsString(lastTs)})`);
+        continue;
+      }
+      if (xNull) {
+        badRow('ATC_ERR_NULL_VALUE', symbol, t, 'close is NULL');
+        continue;
+      }
       if (!(x > 0 && x < Infinity)) {
-        throw new DataError('ATC_ERR_BAD_CLOSE', `${opts.file}: ${symbol} at ${tsString(t)}: close must be finite and > 0, got ${x}`, {
-          file: opts.file,
-          symbol,
-          ts: tsString(t),
-        });
+        badRow('ATC_ERR_BAD_CLOSE', symbol, t, `close must be finite and > 0, got ${x}`);
+        continue;
       }
-      if (n >= cap) {
+      if (n >= slot.capacity) {
         if (symStart > 0) {
-          // The symbol would fit in a batch of its own: move its rows to the next batch.
-          const moveTs = ts.slice(symStart, n);
-          const moveCl = closes.slice(symStart, n);
+          // The symbol may fit a batch of its own: move its rows to the next batch.
+          const moveTs = slot.ts.slice(symStart, n);
+          const moveCl = slot.closes.slice(symStart, n);
           n = symStart;
           yield* flush();
-          ts.set(moveTs);
-          closes.set(moveCl);
+          slot.ts.set(moveTs);
+          slot.closes.set(moveCl);
           n = moveTs.length;
         } else {
-          // One symbol fills the whole batch: emit it as a block and continue it in the next
-          // batch (the executor carries its kernel state).
-          series.push({ symbol, start: 0, length: n, barStart, last: false });
+          // One symbol fills the whole batch: a block; its state carries to the next batch.
+          series.push({ symbol, code, start: 0, length: n, barStart, last: false });
           barStart += n;
           yield* flush();
         }
         symStart = 0;
       }
-      ts[n] = t;
-      closes[n] = x;
+      slot.ts[n] = t;
+      slot.closes[n] = x;
       n++;
       symBars++;
       lastTs = t;
+      started = true;
     }
   }
   endSymbol();

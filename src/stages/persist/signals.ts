@@ -4,7 +4,7 @@
 
 import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import { FLOAT_COLUMNS, N_FLOAT_COLUMNS, type Outputs } from '../../engine/batch.js';
+import { FLOAT_COLUMNS, N_FLOAT_COLUMNS } from '../../engine/batch.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
 import { PARQUET_OPTIONS, SIGNAL_COLUMNS } from '../../results/schema.js';
 import type { Batch } from '../load/index.js';
@@ -13,7 +13,6 @@ const VECTOR = 2048;
 
 interface Pending {
   batch: Batch;
-  out: Outputs;
   /** per-row index into `dict` */
   codes: Uint16Array | Uint32Array;
   dict: string[];
@@ -29,6 +28,7 @@ export class SignalsWriter {
   // Staging buffers: DuckDB copies from ArrayBuffers only (not SharedArrayBuffers).
   private readonly f64 = new Float64Array(VECTOR);
   private readonly i64 = new BigInt64Array(VECTOR);
+  private readonly i64words = new Uint32Array(this.i64.buffer);
   private readonly i8 = new Int8Array(VECTOR);
   private readonly codes32 = new Uint32Array(VECTOR);
   private readonly codes16 = new Uint16Array(VECTOR);
@@ -56,8 +56,8 @@ export class SignalsWriter {
     return this.pending;
   }
 
-  /** Write one batch to `file` (a new Parquet file). */
-  async write(file: string, batch: Batch, out: Outputs): Promise<void> {
+  /** Write the bars of one batch (in its slot) to `file` (a new Parquet file). */
+  async write(file: string, batch: Batch): Promise<void> {
     const dict = batch.series.map((s) => s.symbol).filter((s, i, a) => i === 0 || s !== a[i - 1]);
     const codes = dict.length <= 0xffff ? new Uint16Array(batch.n) : new Uint32Array(batch.n);
     let d = -1;
@@ -69,7 +69,7 @@ export class SignalsWriter {
       }
       codes.fill(d, s.start, s.start + s.length);
     }
-    this.pending = { batch, out, codes, dict, pos: 0 };
+    this.pending = { batch, codes, dict, pos: 0 };
     const cols = SIGNAL_COLUMNS.map((c) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : sqlIdent(c))).join(', ');
     try {
       await this.conn.run(`COPY (SELECT ${cols} FROM ${this.name}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
@@ -80,7 +80,9 @@ export class SignalsWriter {
 
   private fill(chunk: duckdb.DataChunk, setRows: (n: number) => void): void {
     const p = this.current();
-    const { batch, out } = p;
+    const { batch } = p;
+    const { slot } = batch;
+    const out = slot.out;
     const n = Math.min(VECTOR, batch.n - p.pos);
     setRows(n);
     if (n <= 0) return;
@@ -99,9 +101,16 @@ export class SignalsWriter {
       b.set(p.codes.subarray(at, at + n));
       duckdb.copy_data_to_vector(vec(0), 0, b.buffer, 0, n);
     }
-    this.i64.set(batch.ts.subarray(at, at + n));
+    // TIMESTAMP is int64 microseconds: split each (exact) double into 32-bit words, no BigInt
+    const words = this.i64words;
+    for (let k = 0; k < n; k++) {
+      const t = slot.ts[at + k] as number;
+      const hi = Math.floor(t / 4294967296);
+      words[2 * k] = t - hi * 4294967296;
+      words[2 * k + 1] = hi;
+    }
     duckdb.copy_data_to_vector(vec(1), 0, this.i64.buffer, 0, n * 8);
-    this.f64.set(batch.closes.subarray(at, at + n));
+    this.f64.set(slot.closes.subarray(at, at + n));
     duckdb.copy_data_to_vector(vec(2), 0, this.f64.buffer, 0, n * 8);
     for (let c = 0; c < N_FLOAT_COLUMNS; c++) {
       const src = out.values.subarray(c * out.stride + at, c * out.stride + at + n);

@@ -1,0 +1,60 @@
+// A fixed ring of chunk buffers in SharedArrayBuffers: the main thread fills closes/ts/offsets,
+// a worker writes the kernel outputs next to them, the main thread writes them to Parquet, and
+// the slot is reused. Memory is (slots x capacity x ~122 bytes), whatever the dataset size.
+
+import { N_FLOAT_COLUMNS, type Outputs } from '../engine/batch.js';
+
+/** What crosses to workers (SharedArrayBuffers are shared, not copied). */
+export interface SharedSlot {
+  capacity: number;
+  ts: SharedArrayBuffer;
+  closes: SharedArrayBuffer;
+  offsets: SharedArrayBuffer;
+  values: SharedArrayBuffer;
+  direction: SharedArrayBuffer;
+  alerts: SharedArrayBuffer;
+}
+
+export interface Slot {
+  index: number;
+  capacity: number;
+  /** epoch microseconds of each bar (doubles, exact below 2^53) */
+  ts: Float64Array;
+  closes: Float64Array;
+  /** series offsets into closes (a chunk holds at most `capacity` series) */
+  offsets: Uint32Array;
+  out: Outputs;
+}
+
+/** Bytes of one slot of `capacity` bars. */
+export function slotBytes(capacity: number): number {
+  return capacity * (8 + 8 + 4 + N_FLOAT_COLUMNS * 8 + 1 + 1) + 4;
+}
+
+export function createSharedSlot(capacity: number): SharedSlot {
+  return {
+    capacity,
+    ts: new SharedArrayBuffer(capacity * 8),
+    closes: new SharedArrayBuffer(capacity * 8),
+    offsets: new SharedArrayBuffer((capacity + 1) * 4),
+    values: new SharedArrayBuffer(N_FLOAT_COLUMNS * capacity * 8),
+    direction: new SharedArrayBuffer(capacity),
+    alerts: new SharedArrayBuffer(capacity),
+  };
+}
+
+export function attachSlot(s: SharedSlot, index: number): Slot {
+  return {
+    index,
+    capacity: s.capacity,
+    ts: new Float64Array(s.ts),
+    closes: new Float64Array(s.closes),
+    offsets: new Uint32Array(s.offsets),
+    out: {
+      values: new Float64Array(s.values),
+      stride: s.capacity,
+      direction: new Int8Array(s.direction),
+      alerts: new Int8Array(s.alerts),
+    },
+  };
+}

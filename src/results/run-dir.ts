@@ -1,0 +1,178 @@
+// A run's output directory and its commit protocol (what makes `atc run` resumable).
+//
+//   <out>/run.json          the run's key (hash of everything that determines its results),
+//                           status running|complete, then parameters, engine, timings, counts
+//   <out>/manifest.jsonl    one line per committed chunk: its symbols, files, summary rows
+//   <out>/signals/*.parquet committed parts; <out>/rejects/*.parquet likewise
+//   <out>/summary.parquet, <out>/rejects.parquet   consolidated when the run completes
+//
+// A chunk's files are written under temporary names, renamed, and only then is its manifest
+// line appended (one write). A killed run leaves at most temporary or unlisted files; reopening
+// deletes them, and the symbols of listed chunks are not computed again. A trailing partial
+// manifest line (a write cut short) is ignored.
+
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { AtcError } from '../errors.js';
+
+export const RUN_FILES = ['run.json', 'manifest.jsonl', 'signals', 'rejects', 'summary.parquet', 'rejects.parquet'] as const;
+const PART_DIRS = ['signals', 'rejects'] as const;
+
+export interface RunKeyParts {
+  [k: string]: unknown;
+}
+
+export interface CommitEntry {
+  /** symbols completed by this commit */
+  symbols: string[];
+  /** temporary files -> final paths (relative to the run dir) */
+  files: { temp: string; final: string }[];
+  bars: number;
+  /** summary rows of the completed symbols (see results/summary.ts) */
+  summary: unknown[][];
+  rejects: number;
+}
+
+interface ManifestLine {
+  symbols: string[];
+  files: string[];
+  bars: number;
+  summary: unknown[][];
+  rejects: number;
+}
+
+export function runKey(parts: RunKeyParts): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+export interface RunJson {
+  key: string;
+  keyParts: RunKeyParts;
+  status: 'running' | 'complete';
+  [k: string]: unknown;
+}
+
+export class RunDir {
+  private readonly committed: ManifestLine[] = [];
+  private tempSeq = 0;
+
+  private constructor(readonly dir: string) {}
+
+  /**
+   * Open `dir` for the run with `key`: start fresh, resume a killed run of the same key, or
+   * refuse (ATC_ERR_OUTPUT_EXISTS) results of another run unless `overwrite`.
+   */
+  static open(dir: string, key: string, keyParts: RunKeyParts, overwrite: boolean): RunDir {
+    const rd = new RunDir(dir);
+    const runJson = join(dir, 'run.json');
+    if (overwrite) rd.clear();
+    else if (existsSync(runJson)) {
+      const prev = JSON.parse(readFileSync(runJson, 'utf8')) as RunJson;
+      if (prev.key !== key) {
+        const differs = Object.keys({ ...prev.keyParts, ...keyParts })
+          .filter((k) => JSON.stringify(prev.keyParts?.[k]) !== JSON.stringify(keyParts[k]))
+          .join(', ');
+        throw new AtcError('ATC_ERR_OUTPUT_EXISTS', `${dir} holds results of a different run (differs in: ${differs || 'key'}); pass --overwrite to replace them`);
+      }
+    } else if (RUN_FILES.some((f) => existsSync(join(dir, f)))) {
+      throw new AtcError('ATC_ERR_OUTPUT_EXISTS', `${dir} holds files this tool did not record (${RUN_FILES.filter((f) => existsSync(join(dir, f))).join(', ')}); pass --overwrite to replace them`);
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const d of PART_DIRS) mkdirSync(join(dir, d), { recursive: true });
+    rd.readManifest();
+    rd.removeUnlisted();
+    if (!existsSync(runJson)) rd.writeRunJson({ key, keyParts, status: 'running' });
+    return rd;
+  }
+
+  private clear(): void {
+    for (const f of RUN_FILES) rmSync(join(this.dir, f), { recursive: true, force: true });
+  }
+
+  private readManifest(): void {
+    const p = join(this.dir, 'manifest.jsonl');
+    if (!existsSync(p)) return;
+    for (const line of readFileSync(p, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        this.committed.push(JSON.parse(line) as ManifestLine);
+      } catch {
+        // a line cut short by a kill: its chunk was not committed
+      }
+    }
+  }
+
+  /** Delete temporary and unlisted part files (left by a killed run). */
+  private removeUnlisted(): void {
+    const listed = new Set(this.committed.flatMap((c) => c.files));
+    for (const d of PART_DIRS) {
+      for (const f of readdirSync(join(this.dir, d))) {
+        const rel = `${d}/${f}`;
+        if (!listed.has(rel)) rmSync(join(this.dir, rel), { force: true });
+      }
+    }
+    for (const f of ['summary.parquet', 'rejects.parquet']) {
+      if (!this.isComplete()) rmSync(join(this.dir, f), { force: true });
+    }
+  }
+
+  isComplete(): boolean {
+    const p = join(this.dir, 'run.json');
+    return existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as RunJson).status === 'complete';
+  }
+
+  /** Symbols finished by earlier (killed) runs of this job. */
+  doneSymbols(): Set<string> {
+    return new Set(this.committed.flatMap((c) => c.symbols));
+  }
+
+  summaryRows(): unknown[][] {
+    return this.committed.flatMap((c) => c.summary);
+  }
+
+  committedBars(): number {
+    return this.committed.reduce((a, c) => a + c.bars, 0);
+  }
+
+  /** A fresh temporary path in part directory `sub`, and the final path it will get. */
+  tempFile(sub: (typeof PART_DIRS)[number], finalName: string): { temp: string; final: string } {
+    return { temp: join(this.dir, sub, `.tmp-${process.pid}-${++this.tempSeq}-${finalName}`), final: `${sub}/${finalName}` };
+  }
+
+  commit(e: CommitEntry): void {
+    for (const f of e.files) renameSync(f.temp, join(this.dir, f.final));
+    const line: ManifestLine = { symbols: e.symbols, files: e.files.map((f) => f.final), bars: e.bars, summary: e.summary, rejects: e.rejects };
+    appendFileSync(join(this.dir, 'manifest.jsonl'), JSON.stringify(line) + '\n');
+    this.committed.push(line);
+  }
+
+  /** Discard temporary files that will not be committed. */
+  discard(files: { temp: string }[]): void {
+    for (const f of files) rmSync(f.temp, { force: true });
+  }
+
+  readRunJson(): RunJson {
+    return JSON.parse(readFileSync(join(this.dir, 'run.json'), 'utf8')) as RunJson;
+  }
+
+  writeRunJson(j: RunJson): void {
+    const p = join(this.dir, 'run.json');
+    const tmp = join(this.dir, `.run.json.tmp-${process.pid}`);
+    writeFileSync(tmp, JSON.stringify(j, null, 2) + '\n');
+    renameSync(tmp, p);
+  }
+
+  partFiles(sub: (typeof PART_DIRS)[number]): string[] {
+    return this.committed.flatMap((c) => c.files).filter((f) => f.startsWith(`${sub}/`)).map((f) => join(this.dir, f));
+  }
+}
+
+/** What identifies input files cheaply: path, size, modification time. */
+export function fileFingerprint(files: string[]): { path: string; bytes: number; mtimeMs: number }[] {
+  return files.map((f) => {
+    if (/[*?[]/.test(basename(f))) return { path: f, bytes: -1, mtimeMs: -1 };
+    const st = statSync(f);
+    return { path: f, bytes: st.size, mtimeMs: Math.round(st.mtimeMs) };
+  });
+}

@@ -1,0 +1,62 @@
+// The commit protocol that makes runs resumable: temp files + rename + one manifest line.
+
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunDir, runKey } from '../../src/results/run-dir.js';
+import { tempDir } from '../helpers/cli.js';
+
+const parts = { params: { lambda: 0.02 }, data: [{ path: 'x', bytes: 1, mtimeMs: 1 }] };
+const key = runKey(parts);
+
+function commitOne(rd: RunDir, symbols: string[], name: string): void {
+  const f = rd.tempFile('signals', name);
+  writeFileSync(f.temp, name);
+  rd.commit({ symbols, files: [f], bars: 10, summary: symbols.map((s) => [s]), rejects: 0 });
+}
+
+describe('RunDir', () => {
+  it('commits chunks, and a reopened run knows what is done', () => {
+    const dir = tempDir();
+    const rd = RunDir.open(dir, key, parts, false);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('running');
+    commitOne(rd, ['A', 'B'], 'p1.parquet');
+    commitOne(rd, ['C'], 'p2.parquet');
+    const again = RunDir.open(dir, key, parts, false);
+    expect([...again.doneSymbols()].sort()).toEqual(['A', 'B', 'C']);
+    expect(again.committedBars()).toBe(20);
+    expect(again.summaryRows()).toEqual([['A'], ['B'], ['C']]);
+    expect(readFileSync(join(dir, 'signals', 'p1.parquet'), 'utf8')).toBe('p1.parquet');
+  });
+
+  it('a reopened run deletes temporary and unlisted files and ignores a cut manifest line', () => {
+    const dir = tempDir();
+    const rd = RunDir.open(dir, key, parts, false);
+    commitOne(rd, ['A'], 'p1.parquet');
+    const t = rd.tempFile('signals', 'p2.parquet');
+    writeFileSync(t.temp, 'half written');
+    writeFileSync(join(dir, 'signals', 'p3.parquet'), 'renamed but not recorded');
+    appendFileSync(join(dir, 'manifest.jsonl'), '{"symbols":["B"],"files":["signals/p3.par'); // a kill mid-write
+    const again = RunDir.open(dir, key, parts, false);
+    expect([...again.doneSymbols()]).toEqual(['A']);
+    expect(existsSync(t.temp)).toBe(false);
+    expect(existsSync(join(dir, 'signals', 'p3.parquet'))).toBe(false);
+    expect(existsSync(join(dir, 'signals', 'p1.parquet'))).toBe(true);
+  });
+
+  it('refuses the results of another run, naming what differs, unless overwrite', () => {
+    const dir = tempDir();
+    commitOne(RunDir.open(dir, key, parts, false), ['A'], 'p1.parquet');
+    const other = { ...parts, params: { lambda: 0.03 } };
+    expect(() => RunDir.open(dir, runKey(other), other, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_EXISTS', message: expect.stringMatching(/differs in: params/) }));
+    const fresh = RunDir.open(dir, runKey(other), other, true);
+    expect(fresh.doneSymbols().size).toBe(0);
+    expect(existsSync(join(dir, 'signals', 'p1.parquet'))).toBe(false);
+  });
+
+  it('refuses a directory with result-like files it did not record', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'signals'));
+    expect(() => RunDir.open(dir, key, parts, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_EXISTS' }));
+  });
+});
