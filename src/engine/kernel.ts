@@ -34,7 +34,7 @@ export function createKernel(params: AtcParams, engine: EngineName, opts: Kernel
       engine,
       plan,
       stateBytes: plan.stateBytes,
-      step: (req, symbols) => named(() => tsStep(plan, req), symbols),
+      step: (req, symbols) => nameSeries(() => tsStep(plan, req), symbols),
       freshStates: (n) => freshStates(plan, n),
       stateBars: (buf, r) => checkState(plan, buf, r).bars,
     };
@@ -42,7 +42,7 @@ export function createKernel(params: AtcParams, engine: EngineName, opts: Kernel
   const n = loadNative();
   if (!n.ok) throw new AtcError('ATC_ERR_ENGINE_UNAVAILABLE', `engine rust is not available: ${n.reason}`);
   const addon: NativeAddon = n.addon;
-  const info = call(() => addon.plan(plan.wire));
+  const info = callNative(() => addon.plan(plan.wire));
   // The two sides derive the state layout independently; a disagreement is a build skew.
   if (info.stateBytes !== plan.stateBytes || info.fingerprint !== plan.fingerprint) {
     throw new AtcError('ATC_ERR_ENGINE_UNAVAILABLE', 'native kernel disagrees with the TypeScript state layout; rebuild with `npm run build:native`');
@@ -53,9 +53,9 @@ export function createKernel(params: AtcParams, engine: EngineName, opts: Kernel
     plan,
     stateBytes: plan.stateBytes,
     step: (req, symbols) =>
-      named(
+      nameSeries(
         () =>
-          call(() =>
+          callNative(() =>
             addon.step(
               plan.wire,
               req.closes,
@@ -73,15 +73,15 @@ export function createKernel(params: AtcParams, engine: EngineName, opts: Kernel
       ),
     freshStates: (count) => {
       const buf = new Uint8Array(count * plan.stateBytes);
-      for (let r = 0; r < count; r++) call(() => addon.freshState(plan.wire, buf.subarray(r * plan.stateBytes, (r + 1) * plan.stateBytes)));
+      for (let r = 0; r < count; r++) callNative(() => addon.freshState(plan.wire, buf.subarray(r * plan.stateBytes, (r + 1) * plan.stateBytes)));
       return buf;
     },
-    stateBars: (buf, r) => call(() => addon.stateBars(plan.wire, buf, r)),
+    stateBars: (buf, r) => callNative(() => addon.stateBars(plan.wire, buf, r)),
   };
 }
 
 /** Re-throw a native error as the typed error of its code. */
-function call<T>(f: () => T): T {
+export function callNative<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -105,9 +105,9 @@ function call<T>(f: () => T): T {
 }
 
 /** Put the symbol name into series errors when the caller knows it. */
-function named(f: () => void, symbols?: readonly string[]): void {
+export function nameSeries<T>(f: () => T, symbols?: readonly string[]): T {
   try {
-    f();
+    return f();
   } catch (e) {
     if (e instanceof SeriesError && symbols && e.series >= 0 && e.series < symbols.length) {
       const symbol = symbols[e.series] as string;

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageInfo } from '../util/package-root.js';
 
-export const KERNEL_VERSION = 'atc-kernel/1';
+export const KERNEL_VERSION = 'atc-kernel/2';
 
 /** The Node-API surface of kernels/node/src/lib.rs. */
 export interface NativeAddon {
@@ -29,6 +29,31 @@ export interface NativeAddon {
     stateOut: Uint8Array | null,
     path?: string,
   ): void;
+  /** kernels/node/src/lib.rs `job`: a multi-set job with accounts (src/engine/job.ts). */
+  job(spec: NativeJob): Float64Array | undefined;
+}
+
+export interface NativeJob {
+  params: Float64Array;
+  acct: Float64Array;
+  closes: Float64Array;
+  offsets: Uint32Array;
+  ts: Float64Array;
+  states: Uint8Array | null;
+  accounts: Float64Array;
+  last: Float64Array | null;
+  alerts: Uint32Array | null;
+  values?: Float64Array;
+  stride?: number;
+  direction?: Int8Array;
+  alertPlane?: Int8Array;
+  extra: Float64Array | null;
+  uIndex?: Uint32Array;
+  nU?: number;
+  sums?: Float64Array;
+  counts?: Float64Array;
+  trades: boolean;
+  path?: string;
 }
 
 export type NativeLoad = { ok: true; addon: NativeAddon; file: string; paths: string[] } | { ok: false; reason: string; file: string };

@@ -18,8 +18,8 @@ export class KernelPool {
   private readonly piscina: Piscina<KernelTask, KernelResult>;
   private closed = false;
 
-  constructor(init: Omit<WorkerInit, 'slots'>, opts: { workers: number; slots: number; capacity: number; workerFile?: string }) {
-    const shared = Array.from({ length: opts.slots }, () => createSharedSlot(opts.capacity));
+  constructor(init: Omit<WorkerInit, 'slots'>, opts: { workers: number; slots: number; capacity: number; extra?: boolean; workerFile?: string }) {
+    const shared = Array.from({ length: opts.slots }, () => createSharedSlot(opts.capacity, opts.extra));
     this.slots = shared.map(attachSlot);
     this.free = this.slots.map((s) => s.index);
     this.piscina = new Piscina<KernelTask, KernelResult>({

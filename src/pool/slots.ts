@@ -3,6 +3,7 @@
 // the slot is reused. Memory is (slots x capacity x ~122 bytes), whatever the dataset size.
 
 import { N_FLOAT_COLUMNS, type Outputs } from '../engine/batch.js';
+import { EXTRA_PLANES } from '../engine/job.js';
 
 /** What crosses to workers (SharedArrayBuffers are shared, not copied). */
 export interface SharedSlot {
@@ -13,6 +14,8 @@ export interface SharedSlot {
   values: SharedArrayBuffer;
   direction: SharedArrayBuffer;
   alerts: SharedArrayBuffer;
+  /** position, strategy return, equity per bar (only when signals carry equity columns) */
+  extra?: SharedArrayBuffer;
 }
 
 export interface Slot {
@@ -24,15 +27,18 @@ export interface Slot {
   /** series offsets into closes (a chunk holds at most `capacity` series) */
   offsets: Uint32Array;
   out: Outputs;
+  /** EXTRA_PLANES planes of `capacity`, or empty */
+  extra: Float64Array;
 }
 
 /** Bytes of one slot of `capacity` bars. */
-export function slotBytes(capacity: number): number {
-  return capacity * (8 + 8 + 4 + N_FLOAT_COLUMNS * 8 + 1 + 1) + 4;
+export function slotBytes(capacity: number, extra = false): number {
+  return capacity * (8 + 8 + 4 + N_FLOAT_COLUMNS * 8 + 1 + 1 + (extra ? EXTRA_PLANES * 8 : 0)) + 4;
 }
 
-export function createSharedSlot(capacity: number): SharedSlot {
+export function createSharedSlot(capacity: number, extra = false): SharedSlot {
   return {
+    ...(extra ? { extra: new SharedArrayBuffer(EXTRA_PLANES * capacity * 8) } : {}),
     capacity,
     ts: new SharedArrayBuffer(capacity * 8),
     closes: new SharedArrayBuffer(capacity * 8),
@@ -56,5 +62,6 @@ export function attachSlot(s: SharedSlot, index: number): Slot {
       direction: new Int8Array(s.direction),
       alerts: new Int8Array(s.alerts),
     },
+    extra: s.extra ? new Float64Array(s.extra) : new Float64Array(0),
   };
 }

@@ -1,65 +1,94 @@
-// Kernel worker (Piscina): runs the kernel over one slot and returns what the summary needs.
-// Buffers are shared with the main thread through workerData; a task carries only indices.
+// Kernel worker (Piscina): runs one job (a chunk of series under a group of parameter sets)
+// over one slot. Buffers are shared with the main thread through workerData; a task carries
+// only indices, the group's sets and carried states.
 
 import { workerData } from 'piscina';
-import { N_FLOAT_COLUMNS } from '../engine/batch.js';
-import { createKernel } from '../engine/kernel.js';
+import { ACCT_SIZE, freshAccount } from '../backtest/accounting.js';
+import { PORT_FIELDS, timestampSlots } from '../backtest/portfolio.js';
+import { createJobKernel, type JobKernel, LAST_FIELDS } from '../engine/job.js';
 import { isAtcError, SeriesError } from '../errors.js';
 import { attachSlot } from './slots.js';
-import { type KernelResult, type KernelTask, LAST_FIELDS, type WorkerInit } from './task.js';
+import type { KernelResult, KernelTask, WorkerInit } from './task.js';
 
 const init = workerData as WorkerInit;
-const kernel = createKernel(init.params, init.engine, { simdPath: init.simdPath });
 const slots = init.slots.map(attachSlot);
+const kernels = new Map<number, JobKernel>();
+
+function kernelFor(task: KernelTask): JobKernel {
+  let k = kernels.get(task.group);
+  if (!k) {
+    // one group at a time per run; keep the cache small
+    if (kernels.size > 4) kernels.clear();
+    k = createJobKernel(task.sets, init.engine, { simdPath: init.simdPath });
+    kernels.set(task.group, k);
+  }
+  return k;
+}
 
 export default function run(task: KernelTask): KernelResult {
   const slot = slots[task.slot];
   if (!slot) throw new Error(`no slot ${task.slot}`);
   const n = task.nSeries;
-  const offsets = slot.offsets.subarray(0, n + 1);
-  let states: Uint8Array | undefined;
-  if (task.wantStates) {
-    // Fresh states, except for series continuing a symbol cut into blocks (their record in
-    // stateIn is non-zero; a fresh record never is: it starts with the 'ATCS' magic).
-    states = kernel.freshStates(n);
-    const sb = kernel.stateBytes;
-    if (task.stateIn) {
-      for (let s = 0; s < n; s++) {
-        const rec = task.stateIn.subarray(s * sb, (s + 1) * sb);
-        if (rec[0] !== 0) states.set(rec, s * sb);
+  const np = task.sets.length;
+  const empty = { last: new Float64Array(0), alerts: new Uint32Array(0), accounts: new Float64Array(0), kernelSeconds: 0 };
+  try {
+    const kernel = kernelFor(task);
+    const offsets = slot.offsets.subarray(0, n + 1);
+    const end = offsets[n] as number;
+    const accounts = new Float64Array(n * np * ACCT_SIZE);
+    const fresh = freshAccount();
+    for (let i = 0; i < n * np; i++) accounts.set(fresh, i * ACCT_SIZE);
+    let states: Uint8Array | undefined;
+    if (task.wantStates) {
+      // Fresh states, except for series continuing a symbol cut into blocks (their records in
+      // stateIn are non-zero; a fresh record never is: it starts with the 'ATCS' magic).
+      states = kernel.freshStates(n);
+      const rb = kernel.recordBytes;
+      if (task.stateIn) {
+        for (let s = 0; s < n; s++) {
+          const rec = task.stateIn.subarray(s * rb, (s + 1) * rb);
+          if (rec[0] === 0) continue;
+          states.set(rec, s * rb);
+          if (task.accountsIn) accounts.set(task.accountsIn.subarray(s * np * ACCT_SIZE, (s + 1) * np * ACCT_SIZE), s * np * ACCT_SIZE);
+        }
       }
     }
-  }
-  const t0 = performance.now();
-  try {
-    kernel.step({ closes: slot.closes, offsets, out: slot.out, stateIn: states, stateOut: states }, task.symbols);
+    const last = new Float64Array(n * np * LAST_FIELDS);
+    const alerts = new Uint32Array(n * np * 2);
+    let portfolio: KernelResult['portfolio'];
+    let pf: { uIndex: Uint32Array; nU: number; sums: Float64Array; counts: Float64Array } | undefined;
+    if (task.wants.portfolio) {
+      const slotsTs = timestampSlots(slot.ts.subarray(offsets[0] as number, end), end - (offsets[0] as number));
+      // u_index covers bars [0, end); the chunk's bars start at offsets[0]
+      const uIndex = new Uint32Array(end);
+      uIndex.set(slotsTs.index, offsets[0] as number);
+      pf = { uIndex, nU: slotsTs.ts.length, sums: new Float64Array(np * slotsTs.ts.length * PORT_FIELDS), counts: new Float64Array(slotsTs.ts.length) };
+      portfolio = { ts: slotsTs.ts, sums: pf.sums, counts: pf.counts };
+    }
+    const t0 = performance.now();
+    const trades = kernel.run(
+      {
+        closes: slot.closes.subarray(0, end),
+        offsets,
+        ts: slot.ts,
+        states,
+        accounts,
+        last,
+        alerts,
+        out: task.wants.planes ? slot.out : undefined,
+        extra: task.wants.planes && task.wants.extra ? slot.extra : undefined,
+        portfolio: pf,
+        trades: task.wants.trades,
+      },
+      task.symbols,
+    );
+    const kernelSeconds = (performance.now() - t0) / 1000;
+    return { last, alerts, accounts, kernelSeconds, ...(trades ? { trades } : {}), ...(portfolio ? { portfolio } : {}), ...(states ? { states } : {}) };
   } catch (e) {
     if (isAtcError(e)) {
       const s = e instanceof SeriesError ? e : undefined;
-      return { last: new Float64Array(0), alerts: new Uint32Array(0), kernelSeconds: 0, error: { code: e.code, message: e.message, series: s?.series ?? -1, bar: s?.bar ?? -1 } };
+      return { ...empty, error: { code: e.code, message: e.message, series: s?.series ?? -1, bar: s?.bar ?? -1 } };
     }
     throw e;
   }
-  const kernelSeconds = (performance.now() - t0) / 1000;
-  const { values, stride, direction, alerts } = slot.out;
-  const last = new Float64Array(n * LAST_FIELDS);
-  const counts = new Uint32Array(n * 2);
-  for (let s = 0; s < n; s++) {
-    const a = offsets[s] as number;
-    const b = offsets[s + 1] as number;
-    if (b > a) {
-      for (let p = 0; p < N_FLOAT_COLUMNS; p++) last[s * LAST_FIELDS + p] = values[p * stride + b - 1] as number;
-      last[s * LAST_FIELDS + N_FLOAT_COLUMNS] = direction[b - 1] as number;
-    }
-    let lo = 0;
-    let sh = 0;
-    for (let j = a; j < b; j++) {
-      const x = alerts[j] as number;
-      if (x === 1) lo++;
-      else if (x === -1) sh++;
-    }
-    counts[s * 2] = lo;
-    counts[s * 2 + 1] = sh;
-  }
-  return { last, alerts: counts, kernelSeconds, ...(states ? { states } : {}) };
 }

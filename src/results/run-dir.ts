@@ -2,43 +2,48 @@
 //
 //   <out>/run.json          the run's key (hash of everything that determines its results),
 //                           status running|complete, then parameters, engine, timings, counts
-//   <out>/manifest.jsonl    one line per committed chunk: its symbols, files, summary rows
+//   <out>/manifest.jsonl    one line per commit: its parameter-set group, symbols, files
 //   <out>/signals/*.parquet committed parts; <out>/rejects/*.parquet likewise
-//   <out>/summary.parquet, <out>/rejects.parquet   consolidated when the run completes
+//   <out>/parts/{summary,stats,trades,portfolio}/*.parquet   committed parts of the tables
+//                           below, consolidated when the run completes
+//   <out>/summary.parquet, stats.parquet, trades.parquet, portfolio.parquet,
+//   portfolio_stats.parquet, params.parquet, rejects.parquet
 //
-// A chunk's files are written under temporary names, renamed, and only then is its manifest
+// A commit's files are written under temporary names, renamed, and only then is its manifest
 // line appended (one write). A killed run leaves at most temporary or unlisted files; reopening
-// deletes them, and the symbols of listed chunks are not computed again. A trailing partial
-// manifest line (a write cut short) is ignored.
+// deletes them, and the symbols of listed commits are not computed again (per group of
+// parameter sets). A trailing partial manifest line (a write cut short) is ignored.
 
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AtcError } from '../errors.js';
 
-export const RUN_FILES = ['run.json', 'manifest.jsonl', 'signals', 'rejects', 'summary.parquet', 'rejects.parquet'] as const;
-const PART_DIRS = ['signals', 'rejects'] as const;
+export const TABLE_FILES = ['summary.parquet', 'stats.parquet', 'trades.parquet', 'portfolio.parquet', 'portfolio_stats.parquet', 'params.parquet', 'rejects.parquet'] as const;
+export const RUN_FILES = ['run.json', 'manifest.jsonl', 'signals', 'rejects', 'parts', ...TABLE_FILES] as const;
+export const PART_DIRS = ['signals', 'rejects', 'parts/summary', 'parts/stats', 'parts/trades', 'parts/portfolio'] as const;
+export type PartDir = (typeof PART_DIRS)[number];
 
 export interface RunKeyParts {
   [k: string]: unknown;
 }
 
 export interface CommitEntry {
+  /** the group of parameter sets these results belong to */
+  group: number;
   /** symbols completed by this commit */
   symbols: string[];
   /** temporary files -> final paths (relative to the run dir) */
   files: { temp: string; final: string }[];
   bars: number;
-  /** summary rows of the completed symbols (see results/summary.ts) */
-  summary: unknown[][];
   rejects: number;
 }
 
 interface ManifestLine {
+  group: number;
   symbols: string[];
   files: string[];
   bars: number;
-  summary: unknown[][];
   rejects: number;
 }
 
@@ -112,9 +117,7 @@ export class RunDir {
         if (!listed.has(rel)) rmSync(join(this.dir, rel), { force: true });
       }
     }
-    for (const f of ['summary.parquet', 'rejects.parquet']) {
-      if (!this.isComplete()) rmSync(join(this.dir, f), { force: true });
-    }
+    if (!this.isComplete()) for (const f of TABLE_FILES) rmSync(join(this.dir, f), { force: true });
   }
 
   isComplete(): boolean {
@@ -122,27 +125,31 @@ export class RunDir {
     return existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as RunJson).status === 'complete';
   }
 
-  /** Symbols finished by earlier (killed) runs of this job. */
-  doneSymbols(): Set<string> {
-    return new Set(this.committed.flatMap((c) => c.symbols));
+  /** Symbols of parameter-set group `group` finished by earlier (killed) runs of this job. */
+  doneSymbols(group: number): Set<string> {
+    return new Set(this.committed.filter((c) => (c.group ?? 0) === group).flatMap((c) => c.symbols));
   }
 
-  summaryRows(): unknown[][] {
-    return this.committed.flatMap((c) => c.summary);
+  committedSymbols(): number {
+    return this.committed.reduce((a, c) => a + c.symbols.length, 0);
   }
 
   committedBars(): number {
     return this.committed.reduce((a, c) => a + c.bars, 0);
   }
 
+  committedRejects(): number {
+    return this.committed.reduce((a, c) => a + c.rejects, 0);
+  }
+
   /** A fresh temporary path in part directory `sub`, and the final path it will get. */
-  tempFile(sub: (typeof PART_DIRS)[number], finalName: string): { temp: string; final: string } {
+  tempFile(sub: PartDir, finalName: string): { temp: string; final: string } {
     return { temp: join(this.dir, sub, `.tmp-${process.pid}-${++this.tempSeq}-${finalName}`), final: `${sub}/${finalName}` };
   }
 
   commit(e: CommitEntry): void {
     for (const f of e.files) renameSync(f.temp, join(this.dir, f.final));
-    const line: ManifestLine = { symbols: e.symbols, files: e.files.map((f) => f.final), bars: e.bars, summary: e.summary, rejects: e.rejects };
+    const line: ManifestLine = { group: e.group, symbols: e.symbols, files: e.files.map((f) => f.final), bars: e.bars, rejects: e.rejects };
     appendFileSync(join(this.dir, 'manifest.jsonl'), JSON.stringify(line) + '\n');
     this.committed.push(line);
   }
@@ -163,7 +170,7 @@ export class RunDir {
     renameSync(tmp, p);
   }
 
-  partFiles(sub: (typeof PART_DIRS)[number]): string[] {
+  partFiles(sub: PartDir): string[] {
     return this.committed.flatMap((c) => c.files).filter((f) => f.startsWith(`${sub}/`)).map((f) => join(this.dir, f));
   }
 }

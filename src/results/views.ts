@@ -6,7 +6,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
-import { REJECT_COLUMNS, SIGNAL_COLUMNS, SIGNAL_TYPES, SUMMARY_COLUMNS } from './schema.js';
+import { PARAM_COLUMNS } from '../config/grid.js';
+import { PORTFOLIO_COLUMNS, PORTFOLIO_STATS_COLUMNS, REJECT_COLUMNS, SIGNAL_COLUMNS, SIGNAL_TYPES, STATS_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS } from './schema.js';
 
 interface ViewDef {
   name: string;
@@ -24,6 +25,11 @@ const single = (dir: string, name: string): string[] => (existsSync(join(dir, na
 export const VIEWS: ViewDef[] = [
   { name: 'signals', columns: SIGNAL_COLUMNS.map((c) => [c, SIGNAL_TYPES[c]]), files: (d) => parts(d, 'signals') },
   { name: 'summary', columns: SUMMARY_COLUMNS, files: (d) => single(d, 'summary.parquet') },
+  { name: 'stats', columns: STATS_COLUMNS, files: (d) => single(d, 'stats.parquet') },
+  { name: 'trades', columns: TRADE_COLUMNS, files: (d) => single(d, 'trades.parquet') },
+  { name: 'portfolio', columns: PORTFOLIO_COLUMNS, files: (d) => single(d, 'portfolio.parquet') },
+  { name: 'portfolio_stats', columns: PORTFOLIO_STATS_COLUMNS, files: (d) => single(d, 'portfolio_stats.parquet') },
+  { name: 'params', columns: PARAM_COLUMNS, files: (d) => single(d, 'params.parquet') },
   { name: 'rejects', columns: REJECT_COLUMNS, files: (d) => single(d, 'rejects.parquet') },
 ];
 

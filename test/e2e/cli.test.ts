@@ -31,8 +31,8 @@ describe('atc basics', () => {
 
   it.each([
     [['frobnicate'], /Unknown argument|Unknown command/],
-    [['run', '--lambda', 'abc'], /--lambda must be a number/],
-    [['run', '--lengths', '1,2'], /one number or six/],
+    [['run', '--lambda', 'abc'], /--lambda: not a number/],
+    [['run', '--lengths', '1,2'], /one or six values/],
     [['run', '--lambda', '-3'], /lambda must be in/],
     [['run', '--outputs', 'pdf'], /unknown output "pdf"/],
     [['run', '--nope'], /Unknown argument/],
@@ -58,7 +58,7 @@ describe('atc run on the embedded sample', () => {
   const out = tempDir();
   let first: Awaited<ReturnType<typeof atc>>;
   beforeAll(async () => {
-    first = await atc(['run', '--out', out]);
+    first = await atc(['run', '--outputs', 'summary,signals', '--out', out]);
   });
 
   it('writes signals with the contract columns, one row per input bar', async () => {
@@ -99,19 +99,19 @@ describe('atc run on the embedded sample', () => {
   });
 
   it('a rerun of the same job finds it complete; other parameters are refused unless --overwrite', async () => {
-    const again = await atc(['run', '--out', out]);
+    const again = await atc(['run', '--outputs', 'summary,signals', '--out', out]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already holds the complete results/);
-    const other = await atc(['run', '--out', out, '--lambda', '0.03']);
+    const other = await atc(['run', '--outputs', 'summary,signals', '--out', out, '--lambda', '0.03']);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/ATC_ERR_OUTPUT_EXISTS.*differs in: params/);
-    const forced = await atc(['run', '--out', out, '--overwrite']);
+    expect(other.stderr).toMatch(/ATC_ERR_OUTPUT_EXISTS.*differs in: sets/);
+    const forced = await atc(['run', '--outputs', 'summary,signals', '--out', out, '--overwrite']);
     expect(forced.code).toBe(0);
   });
 
   it.each([[500], [2000], [33069]])('gives identical signals with --chunk-bars %i (symbols cut into blocks or moved)', async (bb) => {
     const o2 = tempDir();
-    const r = await atc(['run', '--out', o2, '--chunk-bars', String(bb)]);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--out', o2, '--chunk-bars', String(bb)]);
     expect(r.code, r.stderr).toBe(0);
     const diff = await query(
       `SELECT count(*)::INT AS n FROM (SELECT * FROM read_parquet('${out}/signals/*.parquet') EXCEPT SELECT * FROM read_parquet('${o2}/signals/*.parquet'))`,
@@ -160,7 +160,7 @@ describe('atc run on bad input', () => {
   it.each(cases)('%s: exit 1 with a coded error naming where', async (_name, make, msg) => {
     const file = await make();
     const out = tempDir();
-    const r = await atc(['run', '--data', file, '--out', out]);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', file, '--out', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(msg);
     const parts = existsSync(join(out, 'signals')) ? (await query(`SELECT count(*)::INT AS n FROM glob('${out}/signals/*.parquet')`))[0]?.n : 0;

@@ -23,7 +23,7 @@ describe('results do not depend on workers or chunk size', () => {
   beforeAll(async () => {
     for (const [name, args] of Object.entries({ w1: ['--workers', '1'], w2c: ['--workers', '2', '--chunk-bars', '777'], w2: ['--workers', '2', '--chunk-bars', '5000'] })) {
       const out = tempDir();
-      const r = await atc(['run', '--out', out, '--quiet', ...args]);
+      const r = await atc(['run', '--outputs', 'summary,signals', '--out', out, '--quiet', ...args]);
       if (r.code !== 0) throw new Error(r.stderr);
       runs[name] = out;
     }
@@ -75,14 +75,14 @@ describe('a run killed with SIGKILL resumes to identical results', () => {
   beforeAll(async () => {
     data = await generated(tempDir(), 400, 3000, 11);
     reference = tempDir();
-    const r = await atc(['run', '--data', data, '--out', reference, '--quiet', '--chunk-bars', '30000', '--workers', '1']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', data, '--out', reference, '--quiet', '--chunk-bars', '30000', '--workers', '1']);
     if (r.code !== 0) throw new Error(r.stderr);
   });
 
   /** Start a run, SIGKILL it once `commits` chunks are committed (or it ends). */
   function runAndKill(out: string, commits: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'run', '--data', data, '--out', out, '--quiet', '--chunk-bars', '30000', '--workers', '2']);
+      const child = spawn(process.execPath, [BIN, 'run', '--outputs', 'summary,signals', '--data', data, '--out', out, '--quiet', '--chunk-bars', '30000', '--workers', '2']);
       const manifest = join(out, 'manifest.jsonl');
       const timer = setInterval(() => {
         const lines = existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter(Boolean).length : 0;
@@ -103,7 +103,7 @@ describe('a run killed with SIGKILL resumes to identical results', () => {
     expect(await runAndKill(out, 2)).toBe(true);
     expect(existsSync(join(out, 'summary.parquet'))).toBe(false);
     await runAndKill(out, 6);
-    const r = await atc(['run', '--data', data, '--out', out, '--json', '--chunk-bars', '30000', '--workers', '2']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', data, '--out', out, '--json', '--chunk-bars', '30000', '--workers', '2']);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res.resumedSymbols).toBeGreaterThan(0);
@@ -123,14 +123,14 @@ describe('bad rows', () => {
   });
 
   it('error (default): the first fault stops the run with a coded error naming file, symbol and ts', async () => {
-    const r = await atc(['run', '--data', faulty, '--out', tempDir()]);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', faulty, '--out', tempDir()]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ATC_ERR_NULL_VALUE: .*faulty\.parquet: \(NULL symbol\) at 2013-02-22.*symbol is NULL/);
   });
 
   it('drop: every faulty row is dropped and recorded with its reason; the rest is computed', async () => {
     const out = tempDir();
-    const r = await atc(['run', '--data', faulty, '--out', out, '--bad-rows', 'drop', '--quiet']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', faulty, '--out', out, '--bad-rows', 'drop', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     const rej = await query(`SELECT coalesce(symbol, '(null)') AS symbol, reason, action, ts::VARCHAR AS ts FROM '${out}/rejects.parquet' ORDER BY ALL`);
     expect(rej.map((x) => `${x.symbol} ${x.reason} ${x.action}`)).toEqual([
@@ -154,13 +154,13 @@ describe('bad rows', () => {
       `SELECT symbol, ts, close FROM (SELECT *, row_number() OVER (ORDER BY ts) k FROM '${SAMPLE}' WHERE symbol = 'LNT') WHERE k NOT IN (200, 201)`,
     );
     const out2 = tempDir();
-    expect((await atc(['run', '--data', clean, '--out', out2, '--quiet'])).code).toBe(0);
+    expect((await atc(['run', '--outputs', 'summary,signals', '--data', clean, '--out', out2, '--quiet'])).code).toBe(0);
     expect(await differ(`(SELECT * FROM ${signals(out)} WHERE symbol = 'LNT')`, signals(out2))).toBe(0);
   });
 
   it('skip-symbol: a faulty symbol is skipped whole and recorded once', async () => {
     const out = tempDir();
-    const r = await atc(['run', '--data', faulty, '--out', out, '--bad-rows', 'skip-symbol', '--json']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', faulty, '--out', out, '--bad-rows', 'skip-symbol', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ symbols: 1, symbolsSkipped: 2 });
     const rej = await query(`SELECT coalesce(symbol, '(null)') AS symbol, reason, action FROM '${out}/rejects.parquet' ORDER BY ALL`);
@@ -190,7 +190,7 @@ describe('bad rows', () => {
     // BHF, DHR, VRTX: NULL OHLC rows; DHR: 16 missing sessions; LNT: 17.87 bad print; SPG: close < low
     const file = await sampleSubset(dir, 'flaws.parquet', ['DHR', 'LNT', 'BHF', 'VRTX']);
     const out = tempDir();
-    const r = await atc(['run', '--data', file, '--out', out, '--json']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--data', file, '--out', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ symbols: 4, rejects: 0, bars: 1243 + 1259 + 143 + 1259 });
   });
@@ -213,7 +213,7 @@ describe('sources', () => {
     const outs: string[] = [];
     for (const src of [SAMPLE, parts, years, `${years}/*.parquet`]) {
       const out = tempDir();
-      const r = await atc(['run', '--data', src, '--out', out, '--quiet']);
+      const r = await atc(['run', '--outputs', 'summary,signals', '--data', src, '--out', out, '--quiet']);
       expect(r.code, `${src}: ${r.stderr}`).toBe(0);
       outs.push(out);
     }
@@ -224,7 +224,7 @@ describe('sources', () => {
 describe('atc sql', () => {
   const out = tempDir();
   beforeAll(async () => {
-    const r = await atc(['run', '--out', out, '--quiet']);
+    const r = await atc(['run', '--outputs', 'summary,signals', '--out', out, '--quiet']);
     if (r.code !== 0) throw new Error(r.stderr);
   });
 

@@ -3,18 +3,27 @@
 
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveParams } from '../../src/config/params.js';
 import { KernelPool } from '../../src/pool/pool.js';
+import type { KernelTask } from '../../src/pool/task.js';
 
 const workerFile = fileURLToPath(new URL('../fixtures/pool-worker.mjs', import.meta.url));
-const pool = new KernelPool({ params: resolveParams(), engine: 'ts' }, { workers: 2, slots: 2, capacity: 16, workerFile });
+const pool = new KernelPool({ engine: 'ts' }, { workers: 2, slots: 2, capacity: 16, workerFile });
 afterAll(() => pool.close());
+const task = (slot: number, nSeries: number, symbols: string[]): KernelTask => ({
+  slot,
+  group: 0,
+  sets: [],
+  nSeries,
+  symbols,
+  wantStates: false,
+  wants: { trades: false, portfolio: false, planes: false, extra: false },
+});
 
 describe('KernelPool', () => {
   it('workers read and write the slots in shared memory', async () => {
     const slot = await pool.acquire();
     slot.closes.set([1, 2, 3]);
-    const r = (await pool.run({ slot: slot.index, nSeries: 3, symbols: ['x'], wantStates: false })) as unknown as { threadSawSharedMemory: boolean };
+    const r = (await pool.run(task(slot.index, 3, ['x']))) as unknown as { threadSawSharedMemory: boolean };
     expect(r.threadSawSharedMemory).toBe(true);
     expect(Array.from(slot.out.values.subarray(0, 3))).toEqual([2, 4, 6]);
     pool.release(slot);
@@ -37,16 +46,16 @@ describe('KernelPool', () => {
 
   it('a failing task rejects its own promise and the pool keeps serving', async () => {
     const slot = await pool.acquire();
-    await expect(pool.run({ slot: slot.index, nSeries: 0, symbols: ['throw'], wantStates: false })).rejects.toThrow(/fixture failure/);
-    const r = await pool.run({ slot: slot.index, nSeries: 0, symbols: ['coded'], wantStates: false });
+    await expect(pool.run(task(slot.index, 0, ['throw']))).rejects.toThrow(/fixture failure/);
+    const r = await pool.run(task(slot.index, 0, ['coded']));
     expect(r.error).toMatchObject({ code: 'ATC_ERR_BAD_CLOSE', bar: 3 });
-    await expect(pool.run({ slot: slot.index, nSeries: 1, symbols: ['ok'], wantStates: false })).resolves.toBeDefined();
+    await expect(pool.run(task(slot.index, 1, ['ok']))).resolves.toBeDefined();
     pool.release(slot);
   });
 
   it('close ends the workers; later tasks are refused', async () => {
-    const p2 = new KernelPool({ params: resolveParams(), engine: 'ts' }, { workers: 1, slots: 1, capacity: 4, workerFile });
+    const p2 = new KernelPool({ engine: 'ts' }, { workers: 1, slots: 1, capacity: 4, workerFile });
     await p2.close();
-    await expect(p2.run({ slot: 0, nSeries: 0, symbols: ['x'], wantStates: false })).rejects.toThrow();
+    await expect(p2.run(task(0, 0, ['x']))).rejects.toThrow();
   });
 });

@@ -12,7 +12,7 @@ const key = runKey(parts);
 function commitOne(rd: RunDir, symbols: string[], name: string): void {
   const f = rd.tempFile('signals', name);
   writeFileSync(f.temp, name);
-  rd.commit({ symbols, files: [f], bars: 10, summary: symbols.map((s) => [s]), rejects: 0 });
+  rd.commit({ group: symbols.includes('G1') ? 1 : 0, symbols, files: [f], bars: 10, rejects: 0 });
 }
 
 describe('RunDir', () => {
@@ -23,10 +23,20 @@ describe('RunDir', () => {
     commitOne(rd, ['A', 'B'], 'p1.parquet');
     commitOne(rd, ['C'], 'p2.parquet');
     const again = RunDir.open(dir, key, parts, false);
-    expect([...again.doneSymbols()].sort()).toEqual(['A', 'B', 'C']);
+    expect([...again.doneSymbols(0)].sort()).toEqual(['A', 'B', 'C']);
     expect(again.committedBars()).toBe(20);
-    expect(again.summaryRows()).toEqual([['A'], ['B'], ['C']]);
+    expect(again.doneSymbols(1).size).toBe(0);
     expect(readFileSync(join(dir, 'signals', 'p1.parquet'), 'utf8')).toBe('p1.parquet');
+  });
+
+  it('keeps what is done per group of parameter sets', () => {
+    const dir = tempDir();
+    const rd = RunDir.open(dir, key, parts, false);
+    commitOne(rd, ['A'], 'p1.parquet');
+    commitOne(rd, ['G1', 'A'], 'p2.parquet');
+    const again = RunDir.open(dir, key, parts, false);
+    expect([...again.doneSymbols(0)]).toEqual(['A']);
+    expect([...again.doneSymbols(1)].sort()).toEqual(['A', 'G1']);
   });
 
   it('a reopened run deletes temporary and unlisted files and ignores a cut manifest line', () => {
@@ -38,7 +48,7 @@ describe('RunDir', () => {
     writeFileSync(join(dir, 'signals', 'p3.parquet'), 'renamed but not recorded');
     appendFileSync(join(dir, 'manifest.jsonl'), '{"symbols":["B"],"files":["signals/p3.par'); // a kill mid-write
     const again = RunDir.open(dir, key, parts, false);
-    expect([...again.doneSymbols()]).toEqual(['A']);
+    expect([...again.doneSymbols(0)]).toEqual(['A']);
     expect(existsSync(t.temp)).toBe(false);
     expect(existsSync(join(dir, 'signals', 'p3.parquet'))).toBe(false);
     expect(existsSync(join(dir, 'signals', 'p1.parquet'))).toBe(true);
@@ -50,7 +60,7 @@ describe('RunDir', () => {
     const other = { ...parts, params: { lambda: 0.03 } };
     expect(() => RunDir.open(dir, runKey(other), other, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_EXISTS', message: expect.stringMatching(/differs in: params/) }));
     const fresh = RunDir.open(dir, runKey(other), other, true);
-    expect(fresh.doneSymbols().size).toBe(0);
+    expect(fresh.doneSymbols(0).size).toBe(0);
     expect(existsSync(join(dir, 'signals', 'p1.parquet'))).toBe(false);
   });
 

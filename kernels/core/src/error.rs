@@ -27,7 +27,7 @@ impl KernelError {
         }
     }
 
-    pub(crate) fn param(param: &str, message: String) -> Self {
+    pub fn param(param: &str, message: String) -> Self {
         KernelError::InvalidParam { param: param.to_string(), message }
     }
 }

@@ -145,3 +145,4 @@ impl<const W: usize> M<W> {
         a == u64::MAX
     }
 }
+

@@ -3,10 +3,13 @@
 //! Pure numeric code: no Node-API here (that is the `atc-node` crate), no I/O, no panics on
 //! any input that passes `batch::step`'s validation.
 
+pub mod account;
+mod back;
 pub mod batch;
 pub mod error;
 pub mod exp;
-mod group;
+mod front;
+pub mod job;
 mod lanes;
 pub mod plan;
 
@@ -15,7 +18,7 @@ pub use error::KernelError;
 pub use plan::{Plan, Switches};
 
 /// Bumped whenever outputs or the state format change meaning.
-pub const KERNEL_VERSION: &str = "atc-kernel/1";
+pub const KERNEL_VERSION: &str = "atc-kernel/2";
 
 #[cfg(test)]
 mod tests;

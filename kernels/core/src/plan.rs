@@ -263,7 +263,7 @@ impl Plan {
     }
 }
 
-fn isqrt(n: usize) -> usize {
+pub(crate) fn isqrt(n: usize) -> usize {
     let mut r = (n as f64).sqrt() as usize;
     while r * r > n {
         r -= 1;

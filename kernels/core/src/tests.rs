@@ -271,3 +271,297 @@ fn growth_table_and_vector_exp_agree() {
         }
     }
 }
+
+// ---- jobs: parameter sweeps, accounts, portfolio sums ----
+
+use crate::account::{fresh_account, AcctParams, ACCT_SIZE, PORT_FIELDS, TRADE_FIELDS};
+use crate::job::{run as run_job, Job, Portfolio, SetParams, EXTRA_PLANES, LAST_FIELDS};
+
+/// Sets that share some specs and differ in everything else (one profile).
+fn sweep_sets(rng: &mut Rng, n: usize) -> Vec<SetParams> {
+    let base = random_wire(rng);
+    (0..n)
+        .map(|_| {
+            let mut w = base.clone();
+            w[wire::LAMBDA] = [0.0, 0.02, 0.05, 0.5][rng.below(4)];
+            w[wire::DECAY] = [0.0, 0.03, 0.1, 1.0][rng.below(4)];
+            w[wire::CUTOUT] = [0.0, 0.0, 7.0, 60.0][rng.below(4)];
+            w[wire::LONG] = [0.1, 0.0, 0.3][rng.below(3)];
+            w[wire::SHORT] = [-0.1, 0.0, -0.3][rng.below(3)];
+            for t in 0..6 {
+                if rng.below(3) == 0 {
+                    w[wire::LENGTHS + t] = (9 + rng.below(30)) as f64;
+                }
+                w[wire::WEIGHTS + t] = 0.1 + 2.0 * rng.unit();
+            }
+            let acct = AcctParams { mode: rng.below(3) as u8, fee_bps: [0.0, 1.0, 5.0][rng.below(3)], slippage_bps: [0.0, 2.5][rng.below(2)] };
+            SetParams { plan: Plan::from_wire(&w).unwrap(), acct }
+        })
+        .collect()
+}
+
+#[derive(Debug, PartialEq)]
+struct JobOut {
+    last: Vec<u64>,
+    alerts: Vec<u32>,
+    accounts: Vec<u64>,
+    trades: Vec<Vec<u64>>,
+    sums: Vec<u64>,
+    counts: Vec<u64>,
+    states: Vec<u8>,
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect()
+}
+
+fn record_offsets(sets: &[SetParams]) -> (Vec<usize>, usize) {
+    let mut at = 0;
+    let o = sets
+        .iter()
+        .map(|s| {
+            at += s.plan.state_bytes;
+            at - s.plan.state_bytes
+        })
+        .collect();
+    (o, at)
+}
+
+/// Run a job over whole series; `u` maps bar j to its timestamp slot.
+fn run_sets(sets: &[SetParams], closes: &[f64], offsets: &[u32], path: Path) -> JobOut {
+    let n = offsets.len() - 1;
+    let np = sets.len();
+    let ts: Vec<f64> = (0..closes.len()).map(|j| (j as f64) * 3.6e9).collect();
+    let u: Vec<u32> = (0..n).flat_map(|s| 0..offsets[s + 1] - offsets[s]).collect();
+    let n_u = u.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut accounts = vec![0.0; n * np * ACCT_SIZE];
+    for a in accounts.chunks_mut(ACCT_SIZE) {
+        fresh_account(a);
+    }
+    let (_, stride) = record_offsets(sets);
+    let mut states = vec![0u8; n * stride];
+    let mut last = vec![0.0; n * np * LAST_FIELDS];
+    let mut alerts = vec![0u32; n * np * 2];
+    let mut sums = vec![0.0; np * n_u * PORT_FIELDS];
+    let mut counts = vec![0.0; n_u];
+    let mut trades = Vec::new();
+    run_job(
+        Job {
+            sets,
+            closes,
+            offsets,
+            ts: Some(&ts),
+            states: States::Out(&mut states),
+            accounts: Some(&mut accounts),
+            last: Some(&mut last),
+            alerts: Some(&mut alerts),
+            planes: None,
+            extra: None,
+            portfolio: Some(Portfolio { u_index: &u, n_u, sums: &mut sums, counts: &mut counts }),
+            trades: Some(&mut trades),
+        },
+        path,
+    )
+    .unwrap();
+    let mut tr: Vec<Vec<u64>> = trades.chunks(TRADE_FIELDS).map(bits).collect();
+    tr.sort();
+    JobOut { last: bits(&last), alerts, accounts: bits(&accounts), trades: tr, sums: bits(&sums), counts: bits(&counts), states }
+}
+
+#[test]
+fn a_sweep_gives_each_set_the_bits_it_gets_alone() {
+    let mut rng = Rng::new(11);
+    for round in 0..4 {
+        let k = 2 + rng.below(6);
+        let sets = sweep_sets(&mut rng, k);
+        let (closes, offsets) = series(&mut rng, 9, 500);
+        let n = offsets.len() - 1;
+        let np = sets.len();
+        let (roff, stride) = record_offsets(&sets);
+        for path in Path::available() {
+            let all = run_sets(&sets, &closes, &offsets, path);
+            let n_u = all.counts.len();
+            for p in 0..np {
+                let one = [SetParams { plan: sets[p].plan.clone(), acct: sets[p].acct }];
+                let alone = run_sets(&one, &closes, &offsets, path);
+                let pick = |v: &[u64], w: usize| (0..n).flat_map(|s| v[(s * np + p) * w..(s * np + p + 1) * w].to_vec()).collect::<Vec<_>>();
+                assert_eq!(pick(&all.last, LAST_FIELDS), alone.last, "round {round} {} set {p}: last values", path.name());
+                assert_eq!(pick(&all.accounts, ACCT_SIZE), alone.accounts, "round {round} {} set {p}: accounts", path.name());
+                let al: Vec<u32> = (0..n).flat_map(|s| all.alerts[(s * np + p) * 2..(s * np + p + 1) * 2].to_vec()).collect();
+                assert_eq!(al, alone.alerts);
+                let mine: Vec<Vec<u64>> = all.trades.iter().filter(|t| t[1] == (p as f64).to_bits() || (p == 0 && t[1] == 0)).map(|t| {
+                    let mut t = t.clone();
+                    t[1] = 0f64.to_bits();
+                    t
+                }).collect();
+                assert_eq!(mine, alone.trades, "set {p}: trades");
+                assert_eq!(all.sums[p * n_u * PORT_FIELDS..(p + 1) * n_u * PORT_FIELDS], alone.sums[..], "set {p}: portfolio sums");
+                assert_eq!(all.counts, alone.counts);
+                let sb = sets[p].plan.state_bytes;
+                for s in 0..n {
+                    assert_eq!(all.states[s * stride + roff[p]..s * stride + roff[p] + sb], alone.states[s * sb..(s + 1) * sb], "set {p} series {s}: state");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_sweep_split_into_blocks_gives_the_same_bits() {
+    let mut rng = Rng::new(12);
+    for _ in 0..4 {
+        let sets = sweep_sets(&mut rng, 3);
+        let (closes, offsets) = series(&mut rng, 4, 400);
+        let whole = run_sets(&sets, &closes, &offsets, Path::best());
+        let n = offsets.len() - 1;
+        let np = sets.len();
+        let (roff, stride) = record_offsets(&sets);
+        let mut st = vec![0u8; n * stride];
+        for s in 0..n {
+            for p in 0..np {
+                let at = s * stride + roff[p];
+                fresh_state(&sets[p].plan, &mut st[at..at + sets[p].plan.state_bytes]).unwrap();
+            }
+        }
+        let mut accounts = vec![0.0; n * np * ACCT_SIZE];
+        for a in accounts.chunks_mut(ACCT_SIZE) {
+            fresh_account(a);
+        }
+        let mut trades = Vec::new();
+        let mut cursor: Vec<u32> = offsets[..n].to_vec();
+        let mut last = vec![0.0; n * np * LAST_FIELDS];
+        while (0..n).any(|s| cursor[s] < offsets[s + 1]) {
+            let (mut c, mut t, mut o) = (Vec::new(), Vec::new(), vec![0u32]);
+            for s in 0..n {
+                let left = (offsets[s + 1] - cursor[s]) as usize;
+                let take = if left == 0 { 0 } else { [1, 3, 50, 200][rng.below(4)].min(left) };
+                let a = cursor[s] as usize;
+                c.extend_from_slice(&closes[a..a + take]);
+                t.extend((a..a + take).map(|j| (j as f64) * 3.6e9));
+                o.push(c.len() as u32);
+                cursor[s] += take as u32;
+            }
+            let mut l = vec![0.0; n * np * LAST_FIELDS];
+            run_job(
+                Job {
+                    sets: &sets,
+                    closes: &c,
+                    offsets: &o,
+                    ts: Some(&t),
+                    states: States::InPlace(&mut st),
+                    accounts: Some(&mut accounts),
+                    last: Some(&mut l),
+                    alerts: None,
+                    planes: None,
+                    extra: None,
+                    portfolio: None,
+                    trades: Some(&mut trades),
+                },
+                Path::best(),
+            )
+            .unwrap();
+            for s in 0..n {
+                if o[s + 1] > o[s] {
+                    last[s * np * LAST_FIELDS..(s + 1) * np * LAST_FIELDS].copy_from_slice(&l[s * np * LAST_FIELDS..(s + 1) * np * LAST_FIELDS]);
+                }
+            }
+        }
+        assert_eq!(st, whole.states, "states");
+        assert_eq!(bits(&accounts), whole.accounts, "accounts");
+        assert_eq!(bits(&last), whole.last, "last values");
+        let mut tr: Vec<Vec<u64>> = trades.chunks(TRADE_FIELDS).map(bits).collect();
+        tr.sort();
+        assert_eq!(tr, whole.trades, "trades");
+    }
+}
+
+#[test]
+fn a_single_set_job_writes_planes_and_equity() {
+    let mut rng = Rng::new(13);
+    let sets = sweep_sets(&mut rng, 1);
+    let (closes, offsets) = series(&mut rng, 3, 600);
+    let n = offsets.len() - 1;
+    let ts: Vec<f64> = (0..closes.len()).map(|j| j as f64).collect();
+    let mut out = Out::new(closes.len());
+    let mut extra = vec![0.0; EXTRA_PLANES * closes.len()];
+    let mut accounts = vec![0.0; n * ACCT_SIZE];
+    for a in accounts.chunks_mut(ACCT_SIZE) {
+        fresh_account(a);
+    }
+    let mut last = vec![0.0; n * LAST_FIELDS];
+    let Out { values, direction, alerts, stride } = &mut out;
+    run_job(
+        Job {
+            sets: &sets,
+            closes: &closes,
+            offsets: &offsets,
+            ts: Some(&ts),
+            states: States::Fresh,
+            accounts: Some(&mut accounts),
+            last: Some(&mut last),
+            alerts: None,
+            planes: Some(Outputs { values, stride: *stride, direction, alerts }),
+            extra: Some(&mut extra),
+            portfolio: None,
+            trades: None,
+        },
+        Path::best(),
+    )
+    .unwrap();
+    let (plain, _) = run_whole(&sets[0].plan, &closes, &offsets, Path::best());
+    assert!(out.same(&plain), "accounts change no kernel output");
+    let len = closes.len();
+    for s in 0..n {
+        let b = offsets[s + 1] as usize - 1;
+        assert_eq!(extra[2 * len + b].to_bits(), accounts[s * ACCT_SIZE + 6].to_bits(), "equity plane = account equity");
+        for p in 0..N_FLOAT_PLANES {
+            let (x, y) = (last[s * LAST_FIELDS + p], out.values[p * out.stride + b]);
+            assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
+        }
+        assert_eq!(last[s * LAST_FIELDS + 13], out.direction[b] as f64);
+    }
+}
+
+#[test]
+fn job_fuzz_never_panics() {
+    let mut rng = Rng::new(14);
+    for _ in 0..500 {
+        let np = 1 + rng.below(3);
+        let sets = sweep_sets(&mut rng, np);
+        let n = rng.below(60);
+        let closes: Vec<f64> = (0..n).map(|_| if rng.below(50) == 0 { f64::NAN } else { 1.0 + rng.unit() }).collect();
+        let ns = rng.below(4);
+        let mut offsets: Vec<u32> = (0..=ns).map(|_| rng.below(n + 2) as u32).collect();
+        offsets.sort();
+        let ts: Vec<f64> = (0..n + rng.below(2)).map(|j| if rng.below(80) == 0 { f64::INFINITY } else { j as f64 }).collect();
+        let mut accounts = vec![0.0; ns * np * ACCT_SIZE + rng.below(2)];
+        for a in accounts.chunks_mut(ACCT_SIZE) {
+            if a.len() == ACCT_SIZE {
+                fresh_account(a);
+            }
+        }
+        let n_u = rng.below(n + 1);
+        let u: Vec<u32> = (0..n).map(|_| rng.below(n_u + 1) as u32).collect();
+        let mut sums = vec![0.0; np * n_u * PORT_FIELDS];
+        let mut counts = vec![0.0; n_u];
+        let mut trades = Vec::new();
+        let mut last = vec![0.0; ns * np * LAST_FIELDS];
+        let _ = run_job(
+            Job {
+                sets: &sets,
+                closes: &closes,
+                offsets: &offsets,
+                ts: Some(&ts),
+                states: States::Fresh,
+                accounts: Some(&mut accounts),
+                last: Some(&mut last),
+                alerts: None,
+                planes: None,
+                extra: None,
+                portfolio: Some(Portfolio { u_index: &u, n_u, sums: &mut sums, counts: &mut counts }),
+                trades: Some(&mut trades),
+            },
+            Path::available()[rng.below(Path::available().len())],
+        );
+    }
+}

@@ -5,7 +5,10 @@
 
 mod sys;
 
+use atc_core::account::AcctParams;
 use atc_core::batch::{check_state, Outputs, Path, States};
+use atc_core::job::{Job, Portfolio, SetParams};
+use atc_core::plan::wire;
 use atc_core::{KernelError, Plan};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CString};
@@ -122,35 +125,35 @@ impl Buf {
     }
 }
 
-impl Cx {
-    unsafe fn new(env: napi_env, info: napi_callback_info) -> Cx {
-        let mut cx = Cx { env, args: [ptr::null_mut(); 12], argc: 12 };
-        napi_get_cb_info(env, info, &mut cx.argc, cx.args.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
-        cx
-    }
+/// Readers of single JS values (an argument or an object's property).
+#[derive(Clone, Copy)]
+struct Val {
+    env: napi_env,
+    v: napi_value,
+}
 
-    unsafe fn kind(&self, i: usize) -> i32 {
-        if i >= self.argc {
+impl Val {
+    unsafe fn kind(&self) -> i32 {
+        if self.v.is_null() {
             return T_UNDEFINED;
         }
         let mut t = T_UNDEFINED;
-        napi_typeof(self.env, self.args[i], &mut t);
+        napi_typeof(self.env, self.v, &mut t);
         t
     }
 
-    unsafe fn typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Buf> {
-        if i >= self.argc {
-            return type_err(format!("{name}: missing argument"));
-        }
+    unsafe fn typed(&self, name: &str, want: i32, elem: usize) -> R<Buf> {
         let mut is = false;
-        napi_is_typedarray(self.env, self.args[i], &mut is);
+        if !self.v.is_null() {
+            napi_is_typedarray(self.env, self.v, &mut is);
+        }
         if !is {
             return type_err(format!("{name} must be a typed array"));
         }
         let (mut kind, mut len, mut data) = (0i32, 0usize, ptr::null_mut());
         let mut ab = ptr::null_mut();
         let mut off = 0usize;
-        if napi_get_typedarray_info(self.env, self.args[i], &mut kind, &mut len, &mut data, &mut ab, &mut off) != NAPI_OK {
+        if napi_get_typedarray_info(self.env, self.v, &mut kind, &mut len, &mut data, &mut ab, &mut off) != NAPI_OK {
             return type_err(format!("{name}: cannot read the typed array"));
         }
         if kind != want {
@@ -165,33 +168,100 @@ impl Cx {
         Ok(Buf { ptr: data, len, bytes: len * elem })
     }
 
-    unsafe fn optional_typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Option<Buf>> {
-        match self.kind(i) {
+    unsafe fn optional_typed(&self, name: &str, want: i32, elem: usize) -> R<Option<Buf>> {
+        match self.kind() {
             T_UNDEFINED | T_NULL => Ok(None),
-            _ => self.typed(i, name, want, elem).map(Some),
+            _ => self.typed(name, want, elem).map(Some),
         }
     }
 
-    unsafe fn number(&self, i: usize, name: &str) -> R<f64> {
-        if self.kind(i) != T_NUMBER {
+    unsafe fn number(&self, name: &str) -> R<f64> {
+        if self.kind() != T_NUMBER {
             return type_err(format!("{name} must be a number"));
         }
         let mut x = 0.0;
-        napi_get_value_double(self.env, self.args[i], &mut x);
+        napi_get_value_double(self.env, self.v, &mut x);
         Ok(x)
     }
 
-    unsafe fn optional_string(&self, i: usize, name: &str) -> R<Option<String>> {
-        match self.kind(i) {
+    /// A non-negative integer that indexes memory.
+    unsafe fn count(&self, name: &str) -> R<usize> {
+        let x = self.number(name)?;
+        if !(x >= 0.0 && x.fract() == 0.0 && x <= 1e15) {
+            return type_err(format!("{name} must be a non-negative integer"));
+        }
+        Ok(x as usize)
+    }
+
+    unsafe fn flag(&self, name: &str) -> R<bool> {
+        match self.kind() {
+            T_UNDEFINED | T_NULL => Ok(false),
+            T_BOOLEAN => {
+                let mut b = false;
+                napi_get_value_bool(self.env, self.v, &mut b);
+                Ok(b)
+            }
+            _ => type_err(format!("{name} must be a boolean")),
+        }
+    }
+
+    unsafe fn optional_string(&self, name: &str) -> R<Option<String>> {
+        match self.kind() {
             T_UNDEFINED | T_NULL => Ok(None),
             T_STRING => {
                 let mut buf = [0u8; 64];
                 let mut n = 0usize;
-                napi_get_value_string_utf8(self.env, self.args[i], buf.as_mut_ptr() as *mut c_char, buf.len(), &mut n);
+                napi_get_value_string_utf8(self.env, self.v, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut n);
                 Ok(Some(String::from_utf8_lossy(&buf[..n]).into_owned()))
             }
             _ => type_err(format!("{name} must be a string")),
         }
+    }
+
+    unsafe fn path(&self) -> R<Path> {
+        match self.optional_string("path")? {
+            None => Ok(Path::best()),
+            Some(s) => match Path::parse(&s) {
+                Some(p) => Ok(p),
+                None => type_err(format!("path must be one of avx512|avx2|portable|scalar, got {s}")),
+            },
+        }
+    }
+
+    /// Property `name` of an object (undefined when absent).
+    unsafe fn get(&self, name: &str) -> Val {
+        let mut v = ptr::null_mut();
+        if let Ok(c) = CString::new(name) {
+            napi_get_named_property(self.env, self.v, c.as_ptr(), &mut v);
+        }
+        Val { env: self.env, v }
+    }
+}
+
+impl Cx {
+    unsafe fn new(env: napi_env, info: napi_callback_info) -> Cx {
+        let mut cx = Cx { env, args: [ptr::null_mut(); 12], argc: 12 };
+        napi_get_cb_info(env, info, &mut cx.argc, cx.args.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
+        cx
+    }
+
+    fn arg(&self, i: usize) -> Val {
+        Val { env: self.env, v: if i < self.argc { self.args[i] } else { ptr::null_mut() } }
+    }
+
+    unsafe fn typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Buf> {
+        if i >= self.argc {
+            return type_err(format!("{name}: missing argument"));
+        }
+        self.arg(i).typed(name, want, elem)
+    }
+
+    unsafe fn optional_typed(&self, i: usize, name: &str, want: i32, elem: usize) -> R<Option<Buf>> {
+        self.arg(i).optional_typed(name, want, elem)
+    }
+
+    unsafe fn number(&self, i: usize, name: &str) -> R<f64> {
+        self.arg(i).number(name)
     }
 
     unsafe fn plan(&self, i: usize) -> R<Plan> {
@@ -204,6 +274,23 @@ impl Cx {
         napi_get_undefined(self.env, &mut v);
         v
     }
+}
+
+/// Rust must never see two live views of the same memory where one is written.
+fn check_overlaps(reads: &[Buf], writes: &[Buf]) -> R<()> {
+    for (a, w) in writes.iter().enumerate() {
+        for r in reads {
+            if w.overlaps(r) {
+                return type_err("an output buffer overlaps an input buffer");
+            }
+        }
+        for w2 in &writes[a + 1..] {
+            if w.overlaps(w2) {
+                return type_err("two output buffers overlap");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Run an export body: catch panics, turn errors into JS exceptions.
@@ -284,44 +371,22 @@ unsafe fn step(cx: &Cx) -> R<napi_value> {
     let closes = cx.typed(1, "closes", TA_FLOAT64, 8)?;
     let offsets = cx.typed(2, "offsets", TA_UINT32, 4)?;
     let values = cx.typed(3, "values", TA_FLOAT64, 8)?;
-    let stride = cx.number(4, "stride")?;
-    if !(stride >= 0.0 && stride.fract() == 0.0 && stride <= 1e15) {
-        return type_err("stride must be a non-negative integer");
-    }
+    let stride = cx.arg(4).count("stride")?;
     let direction = cx.typed(5, "direction", TA_INT8, 1)?;
     let alerts = cx.typed(6, "alerts", TA_INT8, 1)?;
     let st_in = cx.optional_typed(7, "stateIn", TA_UINT8, 1)?;
     let st_out = cx.optional_typed(8, "stateOut", TA_UINT8, 1)?;
-    let path = match cx.optional_string(9, "path")? {
-        None => Path::best(),
-        Some(s) => match Path::parse(&s) {
-            Some(p) => p,
-            None => return type_err(format!("path must be one of avx512|avx2|portable|scalar, got {s}")),
-        },
-    };
-    // Rust must never see two live views of the same memory where one is written.
-    let inputs = [closes, offsets];
-    let mut writes = vec![values, direction, alerts];
+    let path = cx.arg(9).path()?;
     let in_place = matches!((st_in, st_out), (Some(a), Some(b)) if a.ptr == b.ptr && a.len == b.len);
+    let mut writes = vec![values, direction, alerts];
     if let Some(o) = st_out {
         writes.push(o);
     }
-    let mut reads: Vec<Buf> = inputs.to_vec();
+    let mut reads = vec![closes, offsets];
     if let (Some(i), false) = (st_in, in_place) {
         reads.push(i);
     }
-    for (a, w) in writes.iter().enumerate() {
-        for r in &reads {
-            if w.overlaps(r) {
-                return type_err("an output buffer overlaps an input buffer");
-            }
-        }
-        for w2 in &writes[a + 1..] {
-            if w.overlaps(w2) {
-                return type_err("two output buffers overlap");
-            }
-        }
-    }
+    check_overlaps(&reads, &writes)?;
     let states = match (st_in, st_out) {
         (None, None) => States::Fresh,
         (Some(i), None) => States::In(i.slice::<u8>()),
@@ -331,12 +396,122 @@ unsafe fn step(cx: &Cx) -> R<napi_value> {
     };
     let out = Outputs {
         values: values.slice_mut::<f64>(),
-        stride: stride as usize,
+        stride,
         direction: direction.slice_mut::<i8>(),
         alerts: alerts.slice_mut::<i8>(),
     };
     atc_core::step(&plan, closes.slice::<f64>(), offsets.slice::<u32>(), out, states, path)?;
     Ok(cx.undefined())
+}
+
+
+/// job({ params, acct, closes, offsets, ts?, states?, accounts?, last?, alerts?, values?,
+/// stride?, direction?, alertPlane?, extra?, uIndex?, nU?, sums?, counts?, trades?, path? })
+/// -> the closed trades (Float64Array, TRADE_FIELDS each) when `trades`, else undefined.
+/// Every parameter set's wire vector is `params[p * 19 ..]`, its trading rule `acct[p * 3 ..]`
+/// (mode 0 long-short | 1 long-only | 2 short-only, fee bps, slippage bps). `states` and
+/// `accounts` are read and advanced in place.
+unsafe fn job(cx: &Cx) -> R<napi_value> {
+    let o = cx.arg(0);
+    if o.kind() != T_OBJECT {
+        return type_err("job takes one object");
+    }
+    let params = o.get("params").typed("params", TA_FLOAT64, 8)?;
+    let acct = o.get("acct").typed("acct", TA_FLOAT64, 8)?;
+    let pw = params.slice::<f64>();
+    let aw = acct.slice::<f64>();
+    if pw.is_empty() || pw.len() % wire::SIZE != 0 || aw.len() != pw.len() / wire::SIZE * 3 {
+        return type_err(format!("params must hold n x {} values and acct n x 3", wire::SIZE));
+    }
+    let mut sets = Vec::with_capacity(aw.len() / 3);
+    for (w, a) in pw.chunks(wire::SIZE).zip(aw.chunks(3)) {
+        let mode = a[0];
+        if !(mode == 0.0 || mode == 1.0 || mode == 2.0) {
+            return Err(JsErr::Kernel(KernelError::param("mode", format!("mode must be 0, 1 or 2, got {mode}"))));
+        }
+        for (name, v) in [("feeBps", a[1]), ("slippageBps", a[2])] {
+            if !(v >= 0.0 && v <= 10000.0) {
+                return Err(JsErr::Kernel(KernelError::param(name, format!("{name} must be in [0, 10000], got {v}"))));
+            }
+        }
+        sets.push(SetParams { plan: Plan::from_wire(w)?, acct: AcctParams { mode: mode as u8, fee_bps: a[1], slippage_bps: a[2] } });
+    }
+    let closes = o.get("closes").typed("closes", TA_FLOAT64, 8)?;
+    let offsets = o.get("offsets").typed("offsets", TA_UINT32, 4)?;
+    let ts = o.get("ts").optional_typed("ts", TA_FLOAT64, 8)?;
+    let states = o.get("states").optional_typed("states", TA_UINT8, 1)?;
+    let accounts = o.get("accounts").optional_typed("accounts", TA_FLOAT64, 8)?;
+    let last = o.get("last").optional_typed("last", TA_FLOAT64, 8)?;
+    let alerts = o.get("alerts").optional_typed("alerts", TA_UINT32, 4)?;
+    let values = o.get("values").optional_typed("values", TA_FLOAT64, 8)?;
+    let planes = match values {
+        None => None,
+        Some(v) => Some((
+            v,
+            o.get("stride").count("stride")?,
+            o.get("direction").typed("direction", TA_INT8, 1)?,
+            o.get("alertPlane").typed("alertPlane", TA_INT8, 1)?,
+        )),
+    };
+    let extra = o.get("extra").optional_typed("extra", TA_FLOAT64, 8)?;
+    let u_index = o.get("uIndex").optional_typed("uIndex", TA_UINT32, 4)?;
+    let portfolio = match u_index {
+        None => None,
+        Some(u) => Some((
+            u,
+            o.get("nU").count("nU")?,
+            o.get("sums").typed("sums", TA_FLOAT64, 8)?,
+            o.get("counts").typed("counts", TA_FLOAT64, 8)?,
+        )),
+    };
+    let want_trades = o.get("trades").flag("trades")?;
+    let path = o.get("path").path()?;
+
+    let mut reads = vec![params, acct, closes, offsets];
+    reads.extend(ts);
+    reads.extend(u_index);
+    let mut writes: Vec<Buf> = [states, accounts, last, alerts, extra].into_iter().flatten().collect();
+    if let Some((v, _, d, a)) = planes {
+        writes.extend([v, d, a]);
+    }
+    if let Some((_, _, s, c)) = portfolio {
+        writes.extend([s, c]);
+    }
+    check_overlaps(&reads, &writes)?;
+
+    let mut trades = Vec::new();
+    let job = Job {
+        sets: &sets,
+        closes: closes.slice::<f64>(),
+        offsets: offsets.slice::<u32>(),
+        ts: ts.map(|t| t.slice::<f64>()),
+        states: match states {
+            None => States::Fresh,
+            Some(s) => States::InPlace(s.slice_mut::<u8>()),
+        },
+        accounts: accounts.map(|a| a.slice_mut::<f64>()),
+        last: last.map(|l| l.slice_mut::<f64>()),
+        alerts: alerts.map(|a| a.slice_mut::<u32>()),
+        planes: planes.map(|(v, stride, d, a)| Outputs { values: v.slice_mut::<f64>(), stride, direction: d.slice_mut::<i8>(), alerts: a.slice_mut::<i8>() }),
+        extra: extra.map(|x| x.slice_mut::<f64>()),
+        portfolio: portfolio.map(|(u, n_u, s, c)| Portfolio { u_index: u.slice::<u32>(), n_u, sums: s.slice_mut::<f64>(), counts: c.slice_mut::<f64>() }),
+        trades: if want_trades { Some(&mut trades) } else { None },
+    };
+    atc_core::job::run(job, path)?;
+    if !want_trades {
+        return Ok(cx.undefined());
+    }
+    let env = cx.env;
+    let (mut data, mut ab, mut arr) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    if napi_create_arraybuffer(env, trades.len() * 8, &mut data, &mut ab) != NAPI_OK
+        || napi_create_typedarray(env, TA_FLOAT64, trades.len(), ab, 0, &mut arr) != NAPI_OK
+    {
+        return type_err("cannot allocate the trades array");
+    }
+    if !trades.is_empty() {
+        ptr::copy_nonoverlapping(trades.as_ptr(), data as *mut f64, trades.len());
+    }
+    Ok(arr)
 }
 
 macro_rules! export {
@@ -354,6 +529,7 @@ export!(js_plan, plan_info);
 export!(js_fresh_state, fresh_state);
 export!(js_state_bars, state_bars);
 export!(js_step, step);
+export!(js_job, job);
 
 /// # Safety
 /// Called by Node when the addon is loaded.
@@ -364,7 +540,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let msg = info.to_string();
         LAST_PANIC.with(|m| *m.borrow_mut() = msg);
     }));
-    let fns: [(&str, napi_callback); 7] = [
+    let fns: [(&str, napi_callback); 8] = [
         ("version", js_version),
         ("kernelVersion", js_kernel_version),
         ("paths", js_paths),
@@ -372,6 +548,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("freshState", js_fresh_state),
         ("stateBars", js_state_bars),
         ("step", js_step),
+        ("job", js_job),
     ];
     for (name, f) in fns {
         let mut v = ptr::null_mut();

@@ -28,8 +28,10 @@ pub const NAPI_OK: napi_status = 0;
 // napi_valuetype
 pub const T_UNDEFINED: i32 = 0;
 pub const T_NULL: i32 = 1;
+pub const T_BOOLEAN: i32 = 2;
 pub const T_NUMBER: i32 = 3;
 pub const T_STRING: i32 = 4;
+pub const T_OBJECT: i32 = 6;
 
 // napi_typedarray_type
 pub const TA_INT8: i32 = 0;
@@ -77,4 +79,15 @@ extern "C" {
     pub fn napi_create_type_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
     pub fn napi_throw(env: napi_env, error: napi_value) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
+    pub fn napi_get_named_property(env: napi_env, object: napi_value, name: *const c_char, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_value_bool(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    pub fn napi_create_arraybuffer(env: napi_env, byte_length: usize, data: *mut *mut c_void, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_typedarray(
+        env: napi_env,
+        kind: i32,
+        length: usize,
+        arraybuffer: napi_value,
+        byte_offset: usize,
+        result: *mut napi_value,
+    ) -> napi_status;
 }

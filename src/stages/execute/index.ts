@@ -1,19 +1,31 @@
-// Execute stage: one batch (in a pool slot) through a kernel worker. A symbol cut into blocks
-// continues from the state its previous block left: that block's task must finish first, so a
-// block waits for exactly that and nothing else.
+// Execute stage: one batch (in a pool slot) through a kernel worker, under one group of
+// parameter sets. A symbol cut into blocks continues from the states and accounts its
+// previous block left: that block's task must finish first, so a block waits for exactly that
+// and nothing else.
 
+import { ACCT_SIZE } from '../../backtest/accounting.js';
+import type { JobSet } from '../../engine/job.js';
 import { SeriesError } from '../../errors.js';
 import type { KernelPool } from '../../pool/pool.js';
-import type { KernelResult } from '../../pool/task.js';
+import type { KernelResult, TaskWants } from '../../pool/task.js';
 import type { Batch } from '../load/index.js';
+
+interface Carried {
+  states: Uint8Array;
+  accounts: Float64Array;
+}
 
 export class Dispatcher {
   /** state after the previous block of a symbol cut into blocks */
-  private readonly carry = new Map<string, Promise<Uint8Array>>();
+  private readonly carry = new Map<string, Promise<Carried>>();
 
   constructor(
     private readonly pool: KernelPool,
-    private readonly stateBytes: number,
+    private readonly group: number,
+    private readonly sets: JobSet[],
+    /** bytes of one series' state records (all sets of the group) */
+    private readonly recordBytes: number,
+    private readonly wants: TaskWants,
   ) {}
 
   /**
@@ -29,25 +41,39 @@ export class Dispatcher {
     series.forEach((s, i) => {
       if (s.barStart > 0 && !carriedIn[i]) throw new Error(`internal: no state carried for ${s.symbol}`);
     });
-    const sb = this.stateBytes;
+    const rb = this.recordBytes;
+    const ab = this.sets.length * ACCT_SIZE;
     const task = (async () => {
       let stateIn: Uint8Array | undefined;
+      let accountsIn: Float64Array | undefined;
       for (const [i, p] of carriedIn.entries()) {
         if (!p) continue;
-        stateIn ??= new Uint8Array(series.length * sb);
-        stateIn.set(await p, i * sb);
+        const c = await p;
+        stateIn ??= new Uint8Array(series.length * rb);
+        accountsIn ??= new Float64Array(series.length * ab);
+        stateIn.set(c.states, i * rb);
+        accountsIn.set(c.accounts, i * ab);
       }
       return this.pool.run({
         slot: slot.index,
+        group: this.group,
+        sets: this.sets,
         nSeries: series.length,
         symbols: series.map((s) => s.symbol),
         ...(stateIn ? { stateIn } : {}),
+        ...(accountsIn ? { accountsIn } : {}),
         wantStates: blocked,
+        wants: this.wants,
       });
     })();
     for (const [i, s] of series.entries()) {
       this.carry.delete(s.symbol);
-      if (!s.last) this.carry.set(s.symbol, task.then((r) => (r.states as Uint8Array).slice(i * sb, (i + 1) * sb)));
+      if (!s.last) {
+        this.carry.set(
+          s.symbol,
+          task.then((r) => ({ states: (r.states as Uint8Array).slice(i * rb, (i + 1) * rb), accounts: r.accounts.slice(i * ab, (i + 1) * ab) })),
+        );
+      }
     }
     return task.then((r) => {
       if (r.error) {

@@ -1,12 +1,13 @@
 // Persist stage for per-bar outputs: one batch -> one Parquet part through DuckDB COPY, fed by
 // a table function that copies the typed-array columns straight into DuckDB vectors (no row
-// objects). NaN (Pine's na) is written as NULL; direction 0 (na) as NULL.
+// objects). NaN (Pine's na) is written as NULL; direction 0 (na) as NULL. With `equity`, the
+// position / strategy return / equity planes of the slot follow (equity times --capital).
 
 import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { FLOAT_COLUMNS, N_FLOAT_COLUMNS } from '../../engine/batch.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
-import { PARQUET_OPTIONS, SIGNAL_COLUMNS } from '../../results/schema.js';
+import { EQUITY_COLUMNS, PARQUET_OPTIONS, SIGNAL_COLUMNS } from '../../results/schema.js';
 import type { Batch } from '../load/index.js';
 
 const VECTOR = 2048;
@@ -34,7 +35,10 @@ export class SignalsWriter {
   private readonly codes16 = new Uint16Array(VECTOR);
   private readonly valid = new Uint32Array(VECTOR / 32);
 
-  constructor(private readonly conn: DuckDBConnection) {
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly equity = false,
+  ) {
     const fn = DuckDBTableFunction.create({
       name: this.name,
       bindFunction: (bind) => {
@@ -44,6 +48,7 @@ export class SignalsWriter {
         bind.addResultColumn('close', DOUBLE);
         for (const c of FLOAT_COLUMNS) bind.addResultColumn(c, DOUBLE);
         bind.addResultColumn('direction', TINYINT);
+        if (this.equity) for (const c of EQUITY_COLUMNS) bind.addResultColumn(c, DOUBLE);
       },
       initFunction: () => undefined,
       mainFunction: (_info, chunk) => this.fill(chunk.chunk, (n) => (chunk.rowCount = n)),
@@ -57,7 +62,7 @@ export class SignalsWriter {
   }
 
   /** Write the bars of one batch (in its slot) to `file` (a new Parquet file). */
-  async write(file: string, batch: Batch): Promise<void> {
+  async write(file: string, batch: Batch, paramId: string, capital = 1): Promise<void> {
     const dict = batch.series.map((s) => s.symbol).filter((s, i, a) => i === 0 || s !== a[i - 1]);
     const codes = dict.length <= 0xffff ? new Uint16Array(batch.n) : new Uint32Array(batch.n);
     let d = -1;
@@ -70,7 +75,10 @@ export class SignalsWriter {
       codes.fill(d, s.start, s.start + s.length);
     }
     this.pending = { batch, codes, dict, pos: 0 };
-    const cols = SIGNAL_COLUMNS.map((c) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : sqlIdent(c))).join(', ');
+    const cols = [
+      ...SIGNAL_COLUMNS.map((c) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : c === 'param_id' ? `${sqlString(paramId)} AS param_id` : sqlIdent(c))),
+      ...(this.equity ? ['position', 'strategy_return', `equity * ${Number(capital)} AS equity`] : []),
+    ].join(', ');
     try {
       await this.conn.run(`COPY (SELECT ${cols} FROM ${this.name}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
     } finally {
@@ -124,6 +132,12 @@ export class SignalsWriter {
     this.i8.set(dir);
     duckdb.copy_data_to_vector(dv, 0, this.i8.buffer, 0, n);
     this.setValidity(dv, n, (i) => dir[i] !== 0);
+    if (this.equity) {
+      for (let c = 0; c < EQUITY_COLUMNS.length; c++) {
+        this.f64.set(slot.extra.subarray(c * slot.capacity + at, c * slot.capacity + at + n));
+        duckdb.copy_data_to_vector(vec(4 + N_FLOAT_COLUMNS + c), 0, this.f64.buffer, 0, n * 8);
+      }
+    }
     p.pos += n;
   }
 

@@ -1,34 +1,60 @@
-// Persist small row sets (summary rows, rejects) as Parquet through a DuckDB appender.
+// Persist row sets (summary, stats, trades, rejects, portfolio rows) as Parquet through a
+// DuckDB appender: rows go into a temporary table as they come, then one COPY writes the file.
 
-import { type DuckDBConnection, DuckDBTimestampValue } from '@duckdb/node-api';
+import { type DuckDBAppender, type DuckDBConnection, DuckDBTimestampValue } from '@duckdb/node-api';
 import { sqlString } from '../../data/duckdb.js';
 import { columnsDdl, PARQUET_OPTIONS } from '../../results/schema.js';
 
 let seq = 0;
 
-/** Write `rows` (values in column order; null = NULL; TIMESTAMP as epoch microseconds) to `file`. */
-export async function writeRows(conn: DuckDBConnection, cols: [string, string][], rows: readonly (readonly unknown[])[], file: string, orderBy = ''): Promise<void> {
-  const t = `atc_rows_${process.pid}_${++seq}`;
-  await conn.run(`CREATE TABLE ${t} (${columnsDdl(cols)})`);
-  try {
-    const app = await conn.createAppender(t);
-    for (const row of rows) {
-      cols.forEach(([, type], i) => {
-        const v = row[i];
-        if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) app.appendNull();
-        else if (type === 'VARCHAR') app.appendVarchar(String(v));
-        else if (type === 'DOUBLE') app.appendDouble(Number(v));
-        else if (type === 'BIGINT') app.appendBigInt(BigInt(v as number | bigint));
-        else if (type === 'INTEGER') app.appendInteger(Number(v));
-        else if (type === 'TINYINT') app.appendTinyInt(Number(v));
-        else if (type === 'TIMESTAMP') app.appendTimestamp(new DuckDBTimestampValue(BigInt(v as number | bigint)));
-        else throw new Error(`writeRows: unsupported type ${type}`);
-      });
-      app.endRow();
-    }
-    app.closeSync();
-    await conn.run(`COPY (SELECT * FROM ${t} ${orderBy ? `ORDER BY ${orderBy}` : ''}) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${t}`);
+/** Rows appended one by one (values in column order; null/NaN = NULL; TIMESTAMP as epoch µs). */
+export class RowsWriter {
+  private readonly table = `atc_rows_${process.pid}_${++seq}`;
+  private app: DuckDBAppender | undefined;
+
+  private constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly cols: [string, string][],
+  ) {}
+
+  static async open(conn: DuckDBConnection, cols: [string, string][]): Promise<RowsWriter> {
+    const w = new RowsWriter(conn, cols);
+    await conn.run(`CREATE TABLE ${w.table} (${columnsDdl(cols)})`);
+    w.app = await conn.createAppender(w.table);
+    return w;
   }
+
+  append(row: readonly unknown[]): void {
+    const app = this.app as DuckDBAppender;
+    this.cols.forEach(([, type], i) => {
+      const v = row[i];
+      if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) app.appendNull();
+      else if (type === 'VARCHAR') app.appendVarchar(String(v));
+      else if (type === 'DOUBLE') app.appendDouble(Number(v));
+      else if (type === 'BIGINT') app.appendBigInt(BigInt(v as number | bigint));
+      else if (type === 'INTEGER') app.appendInteger(Number(v));
+      else if (type === 'TINYINT') app.appendTinyInt(Number(v));
+      else if (type === 'TIMESTAMP') app.appendTimestamp(new DuckDBTimestampValue(BigInt(v as number | bigint)));
+      else throw new Error(`RowsWriter: unsupported type ${type}`);
+    });
+    app.endRow();
+  }
+
+  /** Write everything appended to `file` (optionally sorted) and drop the table. */
+  async finish(file: string, orderBy = ''): Promise<void> {
+    try {
+      this.app?.closeSync();
+      this.app = undefined;
+      await this.conn.run(`COPY (SELECT * FROM ${this.table} ${orderBy ? `ORDER BY ${orderBy}` : ''}) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
+    } finally {
+      await this.conn.run(`DROP TABLE IF EXISTS ${this.table}`);
+    }
+  }
+}
+
+/** Write `rows` to `file` in one go. */
+export async function writeRows(conn: DuckDBConnection, cols: [string, string][], rows: readonly (readonly unknown[])[], file: string, orderBy = ''): Promise<void> {
+  const w = await RowsWriter.open(conn, cols);
+  for (const row of rows) w.append(row);
+  await w.finish(file, orderBy);
 }

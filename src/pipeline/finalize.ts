@@ -1,0 +1,125 @@
+// The end of a run: the committed parts become the run's tables. Summary, stats and trades
+// are sorted copies of their parts; the portfolio adds up the partial sums per parameter set
+// and timestamp (exactly: they are limbs, see backtest/portfolio.ts) and walks each set's
+// timestamps in order for its curve and statistics.
+
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { STATS_FIELDS } from '../backtest/accounting.js';
+import { PortfolioCurve } from '../backtest/portfolio.js';
+import { PARAM_COLUMNS, type ParamSet, paramRow } from '../config/grid.js';
+import { sqlIdent, sqlString } from '../data/duckdb.js';
+import type { RunDir } from '../results/run-dir.js';
+import {
+  PARQUET_OPTIONS,
+  PORTFOLIO_COLUMNS,
+  PORTFOLIO_PART_COLUMNS,
+  PORTFOLIO_STATS_COLUMNS,
+  REJECT_COLUMNS,
+  STATS_COLUMNS,
+  STATS_PART_COLUMNS,
+  SUMMARY_COLUMNS,
+  TRADE_COLUMNS,
+} from '../results/schema.js';
+import { RowsWriter, writeRows } from '../stages/persist/tables.js';
+import type { OutputKind } from './run.js';
+
+export interface Totals {
+  symbols: number;
+  bars: number;
+  rejects: number;
+  symbolsSkipped: number;
+}
+
+/** A relation over committed parts, or an empty one with the right columns. */
+function parts(rd: RunDir, sub: Parameters<RunDir['partFiles']>[0], cols: [string, string][]): string {
+  const files = rd.partFiles(sub);
+  if (files.length > 0) return `read_parquet([${files.map(sqlString).join(', ')}])`;
+  return `(SELECT ${cols.map(([n, t]) => `CAST(NULL AS ${t}) AS ${sqlIdent(n)}`).join(', ')} WHERE false)`;
+}
+
+async function copyTo(conn: DuckDBConnection, select: string, file: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await conn.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+  renameSync(tmp, file);
+}
+
+async function one(conn: DuckDBConnection, sql: string): Promise<unknown[]> {
+  return (await conn.runAndReadAll(sql)).getRows()[0] ?? [];
+}
+
+export async function finalizeRun(conn: DuckDBConnection, rd: RunDir, o: { outputs: readonly OutputKind[]; sets: readonly ParamSet[]; capital: number }): Promise<Totals> {
+  const dir = rd.dir;
+  const has = (k: OutputKind): boolean => o.outputs.includes(k);
+  const summary = parts(rd, 'parts/summary', SUMMARY_COLUMNS);
+  const stats = parts(rd, 'parts/stats', STATS_PART_COLUMNS);
+
+  if (has('summary')) await copyTo(conn, `SELECT * FROM ${summary} ORDER BY symbol, param_id`, join(dir, 'summary.parquet'));
+  if (has('stats')) await copyTo(conn, `SELECT ${STATS_COLUMNS.map(([n]) => sqlIdent(n)).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet'));
+  if (has('trades')) await copyTo(conn, `SELECT * FROM ${parts(rd, 'parts/trades', TRADE_COLUMNS)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet'));
+  if (has('portfolio')) await finalizePortfolio(conn, rd, o.sets, o.capital, summary, stats);
+  await writeRows(conn, PARAM_COLUMNS, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
+  renameSync(join(dir, '.params.parquet.tmp'), join(dir, 'params.parquet'));
+  await copyTo(conn, `SELECT * FROM ${parts(rd, 'rejects', REJECT_COLUMNS)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet'));
+
+  const first = (o.sets[0] as ParamSet).id;
+  const [symbols, bars] = await one(conn, `SELECT count(*), coalesce(sum(bars), 0) FROM ${summary} WHERE param_id = ${sqlString(first)}`);
+  const rej = join(dir, 'rejects.parquet');
+  const [rejects, skipped] = await one(conn, `SELECT count(*), count(*) FILTER (WHERE action = 'skipped symbol') FROM ${sqlString(rej)}`);
+  return { symbols: Number(symbols), bars: Number(bars), rejects: Number(rejects), symbolsSkipped: Number(skipped) };
+}
+
+async function finalizePortfolio(conn: DuckDBConnection, rd: RunDir, sets: readonly ParamSet[], capital: number, summary: string, stats: string): Promise<void> {
+  const dir = rd.dir;
+  // Bar 0 of the portfolio: the first timestamp of any symbol (no return yet).
+  const [firstTs] = await one(conn, `SELECT epoch_us(min(first_ts)) FROM ${summary}`);
+  const tradeTotals = new Map<string, { trades: number; closed: number; wins: number; sumReturn: number }>();
+  const tr = await conn.runAndReadAll(
+    `SELECT param_id, sum(trades), sum(_closed), sum(_wins), sum(_ret0), sum(_ret1), sum(_ret2), sum(_ret3) FROM ${stats} GROUP BY param_id`,
+  );
+  for (const r of tr.getRows()) {
+    tradeTotals.set(String(r[0]), { trades: Number(r[1]), closed: Number(r[2]), wins: Number(r[3]), sumReturn: (r[4] as number) + (r[5] as number) + (r[6] as number) + (r[7] as number) });
+  }
+  const curveRows = await RowsWriter.open(conn, PORTFOLIO_COLUMNS);
+  const statRows: unknown[][] = [];
+  const seen = new Set<string>();
+  let curve: PortfolioCurve | undefined;
+  let current = '';
+  const close = (): void => {
+    if (!curve) return;
+    const st = curve.stats(tradeTotals.get(current) ?? { trades: 0, closed: 0, wins: 0, sumReturn: 0 });
+    statRows.push([current, ...STATS_FIELDS.map((f) => st[f])]);
+    seen.add(current);
+  };
+  const p = parts(rd, 'parts/portfolio', PORTFOLIO_PART_COLUMNS);
+  const res = await conn.stream(
+    `SELECT param_id, epoch_us(ts) AS t, sum(l0), sum(l1), sum(l2), sum(l3), sum(net), sum(gross), sum(turnover), sum(symbols) FROM ${p} GROUP BY param_id, ts HAVING sum(symbols) > 0 ORDER BY param_id, ts`,
+  );
+  for (;;) {
+    const chunk = await res.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    for (const r of chunk.getRows()) {
+      const id = String(r[0]);
+      if (id !== current) {
+        close();
+        current = id;
+        curve = new PortfolioCurve(Number(firstTs));
+      }
+      const pt = (curve as PortfolioCurve).step(Number(r[1]), r.slice(2, 9) as number[], Number(r[9]));
+      curveRows.append([id, pt.ts, pt.ret, pt.equity * capital, pt.symbols, pt.net, pt.gross, pt.turnover]);
+    }
+  }
+  close();
+  // A set none of whose symbols ever had a return: a flat portfolio.
+  for (const s of sets) {
+    if (seen.has(s.id)) continue;
+    curve = new PortfolioCurve(Number(firstTs));
+    current = s.id;
+    close();
+  }
+  await curveRows.finish(join(dir, '.portfolio.parquet.tmp'));
+  renameSync(join(dir, '.portfolio.parquet.tmp'), join(dir, 'portfolio.parquet'));
+  await writeRows(conn, PORTFOLIO_STATS_COLUMNS, statRows, join(dir, '.portfolio_stats.parquet.tmp'), 'param_id');
+  renameSync(join(dir, '.portfolio_stats.parquet.tmp'), join(dir, 'portfolio_stats.parquet'));
+}
