@@ -9,8 +9,7 @@
 //
 // Peak RSS is sampled from /proc/<pid>/status (VmHWM) of the CLI process (Linux).
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveParams } from '../src/config/params.js';
@@ -22,12 +21,7 @@ import { createKernel } from '../src/engine/kernel.js';
 import { selectEngine } from '../src/engine/select.js';
 import { attachSlot, createSharedSlot } from '../src/pool/slots.js';
 import { loadBatches } from '../src/stages/load/index.js';
-import { packageInfo } from '../src/util/package-root.js';
-
-function arg(name: string, dflt?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
+import { arg, runCli, timed } from './util.js';
 
 const data = arg('data');
 if (!data || !existsSync(data)) {
@@ -36,39 +30,6 @@ if (!data || !existsSync(data)) {
 }
 const workers = Number(arg('workers', '2'));
 const chunkBars = Number(arg('chunk-bars', '524288'));
-const bin = join(packageInfo().root, 'dist', 'src', 'cli', 'bin.js');
-
-async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const r = await f();
-  return [r, (performance.now() - t0) / 1000];
-}
-
-/** Run the CLI, sampling its peak RSS. */
-function runCli(args: string[]): Promise<{ seconds: number; peakRssMB: number; code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [bin, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    let peak = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-      } catch {
-        // exited
-      }
-    };
-    const timer = setInterval(sample, 50);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      resolve({ seconds: (performance.now() - t0) / 1000, peakRssMB: Math.round(peak), code: code ?? 1, stdout, stderr });
-    });
-  });
-}
 
 const db = await openDb({ threads: 2 });
 const src = await openBarSource(db.conn, data);

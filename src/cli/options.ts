@@ -48,6 +48,7 @@ export const JOB_FLAGS: Record<string, Options & { default?: never }> = {
   'chunk-bars': { type: 'string', describe: 'bars per chunk: one kernel task [524288]' },
   'bad-rows': { type: 'string', choices: BAD_ROW_POLICIES, describe: 'bad bars: stop, drop the row, or skip the symbol (recorded in rejects.parquet) [error]' },
   'min-signal': { type: 'string', describe: 'trend is NEUTRAL when |last Average_Signal| is below this (the scanner rule) [0.01]' },
+  checkpoint: { type: 'string', describe: 'with a portfolio output, commit every this many seconds: a kill loses at most that much work [20]' },
 };
 
 const JOB_DEFAULTS: Record<string, unknown> = {
@@ -59,6 +60,7 @@ const JOB_DEFAULTS: Record<string, unknown> = {
   'chunk-bars': 524_288,
   'bad-rows': 'error',
   'min-signal': 0.01,
+  checkpoint: 20,
 };
 
 export function paramOptions(): Record<string, Options> {

@@ -209,12 +209,13 @@ export function expandGrid(spec: GridSpec, profile: Profile = DEFAULT_PARAMS.pro
   return [...sets.values()];
 }
 
-/** Columns of params.parquet: one row per set. */
+/** Columns of params.parquet: one row per set. Lambda is `la` (Pine's name for it): `lambda`
+ *  is a DuckDB keyword and would need quoting in every query. */
 export const PARAM_COLUMNS: [string, string][] = [
   ['param_id', 'VARCHAR'],
   ['profile', 'VARCHAR'],
   ['robustness', 'VARCHAR'],
-  ['lambda', 'DOUBLE'],
+  ['la', 'DOUBLE'],
   ['decay', 'DOUBLE'],
   ['cutout', 'INTEGER'],
   ...TYPE_KEYS.map((t): [string, string] => [`${t}_len`, 'INTEGER']),

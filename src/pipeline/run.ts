@@ -58,6 +58,8 @@ export interface RunJobOptions {
   capital: number;
   /** add position, strategy_return and equity columns to signals */
   equity: boolean;
+  /** with a portfolio output, commit at most every this many seconds (a kill loses at most that) */
+  checkpointSecs: number;
   overwrite: boolean;
   progress: ProgressMode;
   simdPath?: string | undefined;
@@ -164,6 +166,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         rejects: g === 0,
         minSignal: o.minSignal,
         capital: o.capital,
+        checkpointMs: o.checkpointSecs * 1000,
         onCommit: (n, bars) => {
           result.commits++;
           progress.add(n, bars);

@@ -38,6 +38,7 @@ export function jobFromFlags(get: FlagValues, argv: Record<string, unknown>) {
     minSignal: numFlag(get, 'min-signal', 0, 1),
     capital: numFlag(get, 'capital', Number.MIN_VALUE, 1e15),
     equity: get('equity') === true || get('equity') === 'true',
+    checkpointSecs: numFlag(get, 'checkpoint', 0, 86400),
     overwrite: Boolean(argv.overwrite),
     progress,
   };

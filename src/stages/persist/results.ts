@@ -5,7 +5,7 @@
 // counts and portfolio sums wait for it (and are dropped if the symbol is skipped later).
 // Without a portfolio every batch is one commit. With one, the partial sums of many batches
 // are summed in memory and committed together with their batches' files at checkpoints
-// (every CHECKPOINT_MS, when the sums grow large, and at the end of the pass), so that the
+// (every `checkpointMs`, when the sums grow large, and at the end of the pass), so that the
 // parts stay few whatever the number of chunks; a kill loses at most the work since the last
 // checkpoint.
 
@@ -22,7 +22,6 @@ import type { Batch, Reject } from '../load/index.js';
 import type { SignalsWriter } from './signals.js';
 import { writeRows } from './tables.js';
 
-const CHECKPOINT_MS = 20_000;
 const CHECKPOINT_BYTES = 64 << 20;
 
 type TempFile = { temp: string; final: string };
@@ -48,6 +47,8 @@ export interface PersistOptions {
   rejects: boolean;
   minSignal: number;
   capital: number;
+  /** with a portfolio: commit at most this often */
+  checkpointMs: number;
   onCommit: (symbols: number, bars: number) => void;
 }
 
@@ -192,7 +193,7 @@ export class ResultsPersister {
         for (const p of u.portfolio) sums.add(p);
         u.portfolio = [];
       }
-      if (!force && Date.now() - this.lastCheckpoint < CHECKPOINT_MS && sums.bytes < CHECKPOINT_BYTES) return;
+      if (!force && Date.now() - this.lastCheckpoint < this.o.checkpointMs && sums.bytes < CHECKPOINT_BYTES) return;
     }
     const entries = this.uncommitted;
     this.uncommitted = [];
