@@ -15,7 +15,7 @@
 //! the next series, so lanes stay busy whatever the series lengths.
 
 use crate::account::{account_bar, limbs, AcctParams, ACCT_SIZE, BARS, PORT_FIELDS};
-use crate::back::Back;
+use crate::back::{Back, TickOut};
 use crate::batch::{check_state, read_payload, write_state, Outputs, Path, States, N_FLOAT_PLANES};
 use crate::error::KernelError;
 use crate::exp::{det_exp, det_exp_lanes};
@@ -116,8 +116,8 @@ pub fn run(job: Job, path: Path) -> Result<(), KernelError> {
         if out.values.len() < N_FLOAT_PLANES * out.stride {
             return arg("out.values is shorter than 13 planes of stride".into());
         }
-        if out.direction.len() < end || out.alerts.len() < end {
-            return arg("out.direction/out.alerts are shorter than the closes".into());
+        if out.direction.len() < out.stride || out.alerts.len() < out.stride {
+            return arg("out.direction/out.alerts are shorter than stride".into());
         }
     }
     let needs_ts = accounts.is_some();
@@ -338,7 +338,7 @@ fn run_single<const W: usize>(cx: &mut Cx) {
     run_lanes::<W, true>(cx)
 }
 
-/// The per-bar output planes: plane p of bar j lives at ptr[p * stride + j].
+/// Per-bar planes: plane p of bar j lives at ptr[p * stride + j].
 struct Planes {
     ptr: *mut f64,
     stride: usize,
@@ -350,8 +350,8 @@ impl Planes {
         Planes { ptr: values.as_mut_ptr(), stride, len: values.len() }
     }
 
-    /// Bounds checks per store cost ~4 instructions x 16 planes x lanes on the hot path; the
-    /// invariant is checked once per bar instead (`run_lanes` asserts j < stride).
+    /// Bounds checks per store cost ~4 instructions x planes x lanes on the hot path; the
+    /// invariant is checked once per bar instead (`drive` asserts j < stride).
     #[inline(always)]
     fn put(&self, p: usize, j: usize, v: f64) {
         debug_assert!(p * self.stride + j < self.len);
@@ -359,6 +359,121 @@ impl Planes {
         // length and j < stride (asserted per bar), so p * stride + j < len.
         unsafe { *self.ptr.add(p * self.stride + j) = v }
     }
+}
+
+/// Bars staged per lane before they are copied to the planes: one cache line of a plane.
+const STAGE: usize = 8;
+
+/// The kernel's 13 output planes, direction and alerts. Each lane's bars are staged in a small
+/// buffer and copied out a cache line of each plane at a time, with non-temporal stores where
+/// the line is whole and aligned: scattered stores into cold memory (each a read for ownership
+/// of a line the kernel never reads) otherwise cost ~15% of the kernel's time.
+struct Staged<const W: usize> {
+    values: Planes,
+    dir: *mut i8,
+    alerts: *mut i8,
+    buf: [[[f64; STAGE]; N_FLOAT_PLANES]; W],
+    dbuf: [[i8; STAGE]; W],
+    abuf: [[i8; STAGE]; W],
+    /// first bar and count staged per lane
+    start: [usize; W],
+    n: [usize; W],
+    /// bar index (mod STAGE) at which plane 0's cache lines start
+    phase: usize,
+    streamed: bool,
+}
+
+impl<const W: usize> Staged<W> {
+    fn new(out: &mut Outputs) -> Staged<W> {
+        Staged {
+            values: Planes::new(out.values, out.stride),
+            dir: out.direction.as_mut_ptr(),
+            alerts: out.alerts.as_mut_ptr(),
+            buf: [[[0.0; STAGE]; N_FLOAT_PLANES]; W],
+            dbuf: [[0; STAGE]; W],
+            abuf: [[0; STAGE]; W],
+            start: [0; W],
+            n: [0; W],
+            phase: ((64 - out.values.as_ptr() as usize % 64) % 64 / 8) % STAGE,
+            streamed: false,
+        }
+    }
+
+    /// Bar j of lane l (bars of a lane come in order, j + 1 after j, until `flush`).
+    #[inline(always)]
+    fn put(&mut self, l: usize, j: usize, o: &TickOut<W>, dir: i8, alert: i8) {
+        let k = self.n[l];
+        if k == 0 {
+            self.start[l] = j;
+        }
+        let b = &mut self.buf[l];
+        b[0][k] = o.avg.0[l];
+        for t in 0..N_TYPES {
+            b[1 + t][k] = o.xsig[t].0[l];
+            b[7 + t][k] = o.eq2[t].0[l];
+        }
+        self.dbuf[l][k] = dir;
+        self.abuf[l][k] = alert;
+        self.n[l] = k + 1;
+        if (j + 1) % STAGE == self.phase {
+            self.flush(l);
+        }
+    }
+
+    /// Copy lane l's staged bars out.
+    #[inline(always)]
+    fn flush(&mut self, l: usize) {
+        let (n, j) = (self.n[l], self.start[l]);
+        if n == 0 {
+            return;
+        }
+        assert!(j + n <= self.values.stride);
+        let st = self.values.stride;
+        // SAFETY: j + n <= stride (asserted) and the planes hold N_FLOAT_PLANES * stride values,
+        // direction and alerts at least stride entries (`run` validated both); the staging
+        // buffers are separate memory. Streaming stores need 16-byte aligned destinations
+        // (checked: a whole line is 64-byte aligned).
+        unsafe {
+            for p in 0..N_FLOAT_PLANES {
+                let dst = self.values.ptr.add(p * st + j);
+                if n == STAGE && (dst as usize) % 64 == 0 {
+                    stream_line(self.buf[l][p].as_ptr(), dst);
+                    self.streamed = true;
+                } else {
+                    std::ptr::copy_nonoverlapping(self.buf[l][p].as_ptr(), dst, n);
+                }
+            }
+            std::ptr::copy_nonoverlapping(self.dbuf[l].as_ptr(), self.dir.add(j), n);
+            std::ptr::copy_nonoverlapping(self.abuf[l].as_ptr(), self.alerts.add(j), n);
+        }
+        self.n[l] = 0;
+    }
+
+    /// Make streamed stores visible before the job returns.
+    fn fence(&self) {
+        #[cfg(target_arch = "x86_64")]
+        if self.streamed {
+            // SAFETY: sfence has no preconditions (SSE, part of x86-64).
+            unsafe { std::arch::x86_64::_mm_sfence() }
+        }
+    }
+}
+
+/// Eight doubles to a 64-byte aligned line, bypassing the cache.
+///
+/// # Safety
+/// `dst` is 64-byte aligned and valid for 8 writes; `src` valid for 8 reads.
+#[inline(always)]
+unsafe fn stream_line(src: *const f64, dst: *mut f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd};
+        for k in 0..4 {
+            _mm_stream_pd(dst.add(2 * k), _mm_loadu_pd(src.add(2 * k)));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::ptr::copy_nonoverlapping(src, dst, STAGE);
 }
 
 /// g = e^(La * (i - cutout)) by bar index i (spec 1.7), precomputed for the bars of this job
@@ -583,9 +698,8 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
     }
     let ratio_roc = switches.has(Switches::ROC_RATIO);
     let np = m.runs.as_ref().len();
-    let planes = m.cx.planes.as_mut().map(|o| Planes::new(o.values, o.stride));
-    let extra = m.cx.extra.as_deref_mut().map(|x| Planes::new(x, planes.as_ref().map_or(0, |p| p.stride)));
-    let stride = planes.as_ref().map_or(usize::MAX, |p| p.stride);
+    let mut planes = m.cx.planes.as_mut().map(Staged::<W>::new);
+    let extra = m.cx.extra.as_deref_mut().map(|x| Planes::new(x, planes.as_ref().map_or(0, |p| p.values.stride)));
     loop {
         let mut any = false;
         let mut xa = [1.0; W];
@@ -668,23 +782,15 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
                     r.counts[l][1] += 1;
                 }
                 let dir = o.dir.0[l];
-                if let Some(pl) = &planes {
-                    assert!(j < stride);
-                    pl.put(0, j, o.avg.0[l]);
-                    for t in 0..N_TYPES {
-                        pl.put(1 + t, j, o.xsig[t].0[l]);
-                        pl.put(7 + t, j, o.eq2[t].0[l]);
-                    }
-                    if let Some(out) = m.cx.planes.as_mut() {
-                        out.direction[j] = if dir.is_nan() { 0 } else { dir as i8 };
-                        out.alerts[j] = al as i8;
-                    }
+                if let Some(pl) = planes.as_mut() {
+                    pl.put(l, j, &o, if dir.is_nan() { 0 } else { dir as i8 }, al as i8);
                 }
                 if let Some(accts) = m.cx.accounts.as_deref_mut() {
                     let s = lane.series;
                     let a = &mut accts[(s * np + p) * ACCT_SIZE..][..ACCT_SIZE];
                     let b = account_bar(a, r.rate, r.mode, dir, xa[l], m.cx.ts[j], &mut m.cx.trades, (s, p));
                     if let Some(ex) = &extra {
+                        assert!(j < ex.stride);
                         ex.put(0, j, b.held);
                         ex.put(1, j, b.ret);
                         ex.put(2, j, b.equity);
@@ -717,9 +823,15 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
             lane.bar += 1;
             if lane.pos == lane.end {
                 let done = *lane;
+                if let Some(pl) = planes.as_mut() {
+                    pl.flush(l);
+                }
                 m.finish(l, &done);
                 lanes[l] = m.assign(l);
             }
         }
+    }
+    if let Some(pl) = planes.as_ref() {
+        pl.fence();
     }
 }
