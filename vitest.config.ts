@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // No result cache unless a test names one (--cache): tests must compute what they check.
+    env: { ATC_CACHE_DIR: 'off' },
   },
 });

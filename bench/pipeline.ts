@@ -74,7 +74,7 @@ db.close();
 
 // 4. The full run, as a user runs it.
 const outDir = mkdtempSync(join(tmpdir(), 'atc-bench-'));
-const run = await runCli(['run', '--data', data, '--out', outDir, '--outputs', 'summary', '--workers', String(workers), '--chunk-bars', String(chunkBars), '--json', '--quiet']);
+const run = await runCli(['run', '--data', data, '--out', outDir, '--outputs', 'summary', '--workers', String(workers), '--chunk-bars', String(chunkBars), '--json', '--quiet', '--no-cache']);
 if (run.code !== 0) throw new Error(`atc run failed: ${run.stderr}`);
 const res = JSON.parse(run.stdout) as { symbols: number; bars: number; kernelSeconds: number; seconds: number };
 

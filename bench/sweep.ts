@@ -31,7 +31,7 @@ if (!data) {
   if (g.code !== 0) throw new Error(`generate failed: ${g.stderr}`);
 }
 const sets = setsFromFlags(flagValues({ pipeline }));
-const common = ['--data', data, '--workers', workers, '--outputs', 'summary,stats', '--json', '--quiet', '--overwrite'];
+const common = ['--data', data, '--workers', workers, '--outputs', 'summary,stats', '--json', '--quiet', '--overwrite', '--no-cache'];
 console.log(`sweep bench: ${data}; ${sets.length} parameter sets (${pipeline}); ${workers} workers; summary + stats`);
 
 interface Res {

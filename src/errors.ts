@@ -19,6 +19,8 @@ export type AtcErrorCode =
   | 'ATC_ERR_DATA_READ'
   | 'ATC_ERR_OUTPUT_EXISTS'
   | 'ATC_ERR_SQL'
+  | 'ATC_ERR_CACHE'
+  | 'ATC_ERR_CACHE_BUSY'
   | 'ATC_ERR_USAGE';
 
 export class AtcError extends Error {

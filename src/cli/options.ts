@@ -49,6 +49,7 @@ export const JOB_FLAGS: Record<string, Options & { default?: never }> = {
   'bad-rows': { type: 'string', choices: BAD_ROW_POLICIES, describe: 'bad bars: stop, drop the row, or skip the symbol (recorded in rejects.parquet) [error]' },
   'min-signal': { type: 'string', describe: 'trend is NEUTRAL when |last Average_Signal| is below this (the scanner rule) [0.01]' },
   checkpoint: { type: 'string', describe: 'with a portfolio output, commit every this many seconds: a kill loses at most that much work [20]' },
+  cache: { type: 'string', describe: 'result cache directory; --no-cache bypasses it [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' },
 };
 
 const JOB_DEFAULTS: Record<string, unknown> = {

@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { AtcError, isAtcError, UsageError } from '../errors.js';
 import { packageInfo } from '../util/package-root.js';
+import { cacheCommand, warmCommand } from './commands/cache.js';
 import { dataCommand } from './commands/data.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
@@ -37,7 +38,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const cmd of [runCommand, dataCommand, sqlCommand, infoCommand]) cmd(y, io);
+  for (const cmd of [runCommand, warmCommand, dataCommand, sqlCommand, cacheCommand, infoCommand]) cmd(y, io);
   try {
     let helpShown = '';
     await y.parseAsync([...argv], {}, (_err, _parsed, output) => {

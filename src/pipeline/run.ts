@@ -32,6 +32,9 @@ import { ResultsPersister } from '../stages/persist/results.js';
 import { SignalsWriter } from '../stages/persist/signals.js';
 import { packageInfo } from '../util/package-root.js';
 import { finalizeRun } from './finalize.js';
+import { type Fingerprints, fingerprintSource } from '../cache/fingerprint.js';
+import { CacheWriter, type GroupPlan, planGroup } from '../cache/plan.js';
+import { CacheStore } from '../cache/store.js';
 import { Progress, type ProgressMode } from './progress.js';
 
 export const OUTPUTS = ['summary', 'signals', 'stats', 'trades', 'portfolio'] as const;
@@ -65,6 +68,8 @@ export interface RunJobOptions {
   simdPath?: string | undefined;
   /** sets per pass (default GROUP_SIZE; 1 with signals) */
   groupSize?: number | undefined;
+  /** the result cache directory (undefined: no cache) */
+  cache?: string | undefined;
   log: (msg: string) => void;
   write: (s: string) => void;
 }
@@ -85,6 +90,29 @@ export interface RunJobResult {
   kernelSeconds: number;
   outputs: readonly OutputKind[];
   alreadyComplete: boolean;
+  cache?: CacheReport;
+}
+
+/** What the cache did, in (symbol, parameter set) entries. */
+export interface CacheReport {
+  dir: string;
+  /** results taken from the cache */
+  hits: number;
+  /** continued from a cached state over new bars only */
+  incremental: number;
+  /** computed from the first bar */
+  computed: number;
+  /** entries written */
+  stored: number;
+  /** corrupt segments found and dropped */
+  dropped: number;
+  /** the per-symbol fingerprints came from the memo (the data was not read to make them) */
+  memo: boolean;
+  /** why results were not taken from the cache, if they were not */
+  note?: string;
+  /** seconds spent fingerprinting the source and looking entries up */
+  fingerprintSeconds: number;
+  lookupSeconds: number;
 }
 
 export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
@@ -96,6 +124,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
   const engine = selectEngine(o.engine, o.log);
   const db = await openDb({ threads: 2, memoryLimit: '512MB', tempDirectory: join(o.out, '.duckdb-tmp') });
   let pool: KernelPool | undefined;
+  let closeCache: (() => void) | undefined;
   try {
     const src = await openBarSource(db.conn, o.data);
     const keyParts = {
@@ -133,7 +162,19 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       Object.assign(result, j.counts, { alreadyComplete: true, engine, seconds: (performance.now() - t0) / 1000 });
       return result;
     }
-    const index = await indexSource(db.conn, src);
+    const cache = o.cache ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
+    closeCache = () => cache?.close();
+    const tf = performance.now();
+    const prints: Fingerprints | undefined = cache ? await fingerprintSource(db.conn, src, cache.sources) : undefined;
+    const fingerprintSeconds = (performance.now() - tf) / 1000;
+    const index = prints ?? (await indexSource(db.conn, src));
+    // Per-bar outputs (signals, the portfolio's per-bar sums) are not cached: such runs compute
+    // every symbol, and store entries for later runs.
+    const serve = !o.outputs.includes('signals') && !o.outputs.includes('portfolio');
+    if (cache) {
+      result.cache = { dir: cache.dir, hits: 0, incremental: 0, computed: 0, stored: 0, dropped: 0, memo: prints?.memo ?? false, fingerprintSeconds, lookupSeconds: 0 };
+      if (!serve) result.cache.note = 'signals and portfolio outputs are computed in full (the cache holds per-symbol results only)';
+    }
     const symbols = index.symbols;
     const minBars = Math.max(...o.sets.map((s) => minimumBars(s.params)));
     const progress = new Progress(
@@ -142,10 +183,13 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       o.write,
       { symbols: rd.committedSymbols(), bars: rd.committedBars() },
     );
-    pool = new KernelPool({ engine: engine.engine, simdPath: o.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity });
+    // started when some symbol needs computing (a run answered by the cache needs no workers)
+    const getPool = (): KernelPool =>
+      (pool ??= new KernelPool({ engine: engine.engine, simdPath: o.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity }));
     const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity) : undefined;
     const wconn = await db.connect();
-    const wants: TaskWants = { trades: o.outputs.includes('trades'), portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
+    const wants: TaskWants = { trades: o.outputs.includes('trades') || cache !== undefined, portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
+    const writer = cache ? new CacheWriter(cache, wconn) : undefined;
 
     for (const [g, sets] of groups.entries()) {
       const doneSet = rd.doneSymbols(g);
@@ -153,15 +197,19 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       if (doneSet.size === symbols.length) continue;
       const done = Uint8Array.from(symbols, (s) => (doneSet.has(s) ? 1 : 0));
       const jobSets: JobSet[] = sets.map((s) => ({ params: s.params, trade: s.trade }));
-      const recordBytes = sets.reduce((a, s) => a + createPlan(s.params).stateBytes, 0);
-      const dispatcher = new Dispatcher(pool, g, jobSets, recordBytes, wants);
+      const stateBytes = sets.map((s) => createPlan(s.params).stateBytes);
+      const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
+      let plan: GroupPlan | undefined;
+      const tl = performance.now();
+      if (cache && prints && writer) plan = await planGroup(db.conn, cache, src, prints, sets, stateBytes, done, serve);
+      if (result.cache) result.cache.lookupSeconds += (performance.now() - tl) / 1000;
       const persister = new ResultsPersister({
         rd,
         conn: wconn,
         group: g,
         sets,
         signals,
-        trades: wants.trades,
+        trades: o.outputs.includes('trades'),
         portfolio: wants.portfolio,
         rejects: g === 0,
         minSignal: o.minSignal,
@@ -171,12 +219,40 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
           result.commits++;
           progress.add(n, bars);
         },
+        cache: plan && writer && prints ? { writer, keys: plan.keys, prints: prints.prints, stateBytes } : undefined,
       });
-      const p = pool;
-      await runPass(o, p, db, src, index, done, minBars, dispatcher, persister, result);
+      const continueFrom = new Map<number, { bars: number; lastTs: number }>();
+      if (plan && result.cache) {
+        const hits = [...plan.hits].map(([code, entries]) => ({ symbol: symbols[code] as string, entries }));
+        await persister.persistCached(hits);
+        for (const [code] of plan.hits) done[code] = 1;
+        for (const [code, t] of plan.tails) {
+          persister.seed(symbols[code] as string, t);
+          continueFrom.set(code, { bars: t.bars, lastTs: t.lastTs });
+        }
+        result.cache.hits += plan.hits.size * sets.length;
+        result.cache.incremental += plan.tails.size * sets.length;
+        let todo = 0;
+        done.forEach((d) => (todo += d ? 0 : 1));
+        result.cache.computed += (todo - plan.tails.size) * sets.length;
+      }
+      if (done.includes(0) || (g === 0 && index.nullSymbolRows > 0)) {
+        const p = getPool();
+        const dispatcher = new Dispatcher(p, g, jobSets, recordBytes, wants, cache !== undefined);
+        for (const [code, t] of plan?.tails ?? []) dispatcher.seed(symbols[code] as string, t.states, t.accounts);
+        await runPass(o, p, db, src, index, done, minBars, dispatcher, persister, result, continueFrom);
+      }
       await persister.checkpoint(true);
+      if (writer && cache && plan) {
+        await writer.flush();
+        await cache.recordUse(wconn, plan.used);
+      }
     }
     progress.finish();
+    if (result.cache && writer && cache) {
+      result.cache.stored = writer.stored;
+      result.cache.dropped = cache.dropped.length;
+    }
 
     const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital });
     Object.assign(result, totals);
@@ -215,6 +291,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
     return result;
   } finally {
     await pool?.close();
+    closeCache?.();
     db.close();
   }
 }
@@ -231,18 +308,26 @@ async function runPass(
   dispatcher: Dispatcher,
   persister: ResultsPersister,
   result: RunJobResult,
+  continueFrom: Map<number, { bars: number; lastTs: number }>,
 ): Promise<void> {
   // Commits run one at a time, in the order their kernels finished.
   let commitChain: Promise<void> = Promise.resolve();
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
-  const batches = loadBatches(readBars(db, src, index, { done }), {
+  let after: Float64Array | undefined;
+  if (continueFrom.size > 0) {
+    after = new Float64Array(index.symbols.length).fill(NaN);
+    for (const [code, c] of continueFrom) after[code] = c.lastTs;
+  }
+  const batches = loadBatches(readBars(db, src, index, { done, ...(after ? { after } : {}) }), {
     symbols: index.symbols,
     minBars,
     file: o.data,
     policy: o.badRows,
     acquire: () => pool.acquire(),
     done,
+    continueFrom,
+    expectedRows: index.rows,
   });
   try {
     for await (const batch of batches) {

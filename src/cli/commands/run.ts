@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { sampleDataset } from '../../../datasets/index.js';
 import type { EngineRequest } from '../../engine/select.js';
 import { UsageError } from '../../errors.js';
+import { defaultCacheDir } from '../../cache/store.js';
 import { defaultWorkers } from '../../pool/pool.js';
 import type { ProgressMode } from '../../pipeline/progress.js';
 import { OUTPUTS, type OutputKind, runJob } from '../../pipeline/run.js';
@@ -41,7 +42,15 @@ export function jobFromFlags(get: FlagValues, argv: Record<string, unknown>) {
     checkpointSecs: numFlag(get, 'checkpoint', 0, 86400),
     overwrite: Boolean(argv.overwrite),
     progress,
+    cache: cacheDir(get),
   };
+}
+
+/** --cache <dir>, --no-cache (false), or the default. */
+export function cacheDir(get: FlagValues): string | undefined {
+  const v = get('cache');
+  if (v === false || v === 'false') return undefined;
+  return v === undefined || v === true || v === '' ? defaultCacheDir() : String(v);
 }
 
 export function runCommand(y: Argv, io: Io): Argv {

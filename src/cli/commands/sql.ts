@@ -7,6 +7,8 @@ import type { Argv } from 'yargs';
 import { type Db, openDb, sqlString } from '../../data/duckdb.js';
 import { AtcError, UsageError } from '../../errors.js';
 import { createViews, VIEWS } from '../../results/views.js';
+import { CACHE_VIEW_COLUMNS, cacheViewSql } from '../../cache/maintain.js';
+import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { table } from '../report.js';
 import type { Io } from '../run.js';
 
@@ -25,11 +27,12 @@ interface SqlOptions {
 export function sqlCommand(y: Argv, io: Io): Argv {
   return y.command(
     'sql <query>',
-    `run SQL over the results of a run (views: ${VIEWS.map((v) => v.name).join(', ')})`,
+    `run SQL over the results of a run (views: ${VIEWS.map((v) => v.name).join(', ')}, and cache: the result cache's index)`,
     (c) =>
       c
         .positional('query', { type: 'string', describe: 'SQL; e.g. "SELECT trend, count(*) FROM summary GROUP BY 1"' })
         .option('out', { type: 'string', default: 'atc-out', describe: 'the run directory' })
+        .option('cache', { type: 'string', describe: 'the cache whose index the `cache` view shows [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' })
         .option('format', { type: 'string', choices: FORMATS, default: 'table' })
         .option('to', { type: 'string', describe: 'write the answer to this file (needed for parquet)' })
         .option('max-rows', { type: 'number', default: 200, describe: 'rows shown in table format' })
@@ -46,13 +49,18 @@ export function sqlCommand(y: Argv, io: Io): Argv {
       };
       if (o.format === 'parquet' && !o.to) throw new UsageError('--format parquet needs --to <file.parquet>');
       const db = await openDb();
+      const cacheAt = argv.cache === undefined ? defaultCacheDir() : String(argv.cache);
+      const store = cacheAt && existsSync(join(cacheAt, 'CACHE_VERSION')) ? CacheStore.open(cacheAt, 'shared') : undefined;
       try {
         await createViews(db.conn, dir);
+        const body = store ? cacheViewSql(store) : `SELECT ${CACHE_VIEW_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS ${n}`).join(', ')} WHERE false`;
+        await db.conn.run(`CREATE OR REPLACE VIEW cache AS ${body}`);
         await answer(db, o, io);
       } catch (e) {
         if (e instanceof AtcError) throw e;
         throw new AtcError('ATC_ERR_SQL', (e as Error).message, { cause: e });
       } finally {
+        store?.close();
         db.close();
       }
     },

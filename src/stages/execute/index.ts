@@ -26,7 +26,14 @@ export class Dispatcher {
     /** bytes of one series' state records (all sets of the group) */
     private readonly recordBytes: number,
     private readonly wants: TaskWants,
+    /** return every series' final states (to store them in the cache) */
+    private readonly keepStates = false,
   ) {}
+
+  /** Continue `symbol` from states and accounts computed earlier (the cache's). */
+  seed(symbol: string, states: Uint8Array, accounts: Float64Array): void {
+    this.carry.set(symbol, Promise.resolve({ states, accounts }));
+  }
 
   /**
    * Start a batch. Everything about carried states happens synchronously here, before any
@@ -62,7 +69,7 @@ export class Dispatcher {
         symbols: series.map((s) => s.symbol),
         ...(stateIn ? { stateIn } : {}),
         ...(accountsIn ? { accountsIn } : {}),
-        wantStates: blocked,
+        wantStates: blocked || this.keepStates,
         wants: this.wants,
       });
     })();

@@ -62,6 +62,12 @@ export interface LoadOptions {
   acquire: () => Promise<Slot>;
   /** per symbol code: 1 = already finished by an earlier run of the same job; its rows are ignored */
   done?: Uint8Array;
+  /** symbols continued from a cached state: bars already computed and the last ts they reach;
+   *  rows up to that ts are skipped (the cache verified that they are those bars) */
+  continueFrom?: ReadonlyMap<number, { bars: number; lastTs: number }>;
+  /** per symbol code, its rows in the source: a symbol without faults must keep all of them
+   *  (else the source changed while it was read) */
+  expectedRows?: readonly number[];
 }
 
 export function tsString(us: number): string {
@@ -87,6 +93,8 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
   let skipping = false; // the symbol is skipped (policy) or already done (resume)
   let lastTs = 0;
   let started = false; // lastTs is meaningful
+  let symFaults = 0; // rows of the symbol dropped or faulty
+  let cont: { bars: number; lastTs: number } | undefined; // continued from the cache
   const seen = new Uint8Array(opts.symbols.length);
 
   const fail = (reason: AtcErrorCode, symbol: string | null, t: number | null, detail: string): never => {
@@ -96,6 +104,7 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
 
   /** Apply the policy to a faulty row of the current symbol; returns true if the row is dropped. */
   const badRow = (reason: AtcErrorCode, symbol: string, t: number | null, detail: string): void => {
+    symFaults++;
     if (policy === 'error') fail(reason, symbol, t, detail);
     if (policy === 'drop') {
       rejects.push({ file, symbol, ts: t, reason, detail, action: 'dropped row' });
@@ -119,6 +128,10 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
       if (policy === 'error') fail('ATC_ERR_TOO_FEW_BARS', symbol, null, detail);
       skipSymbol('ATC_ERR_TOO_FEW_BARS', symbol, null, detail);
       return;
+    }
+    const expected = opts.expectedRows?.[code];
+    if (symFaults === 0 && expected !== undefined && symBars !== expected) {
+      throw new DataError('ATC_ERR_DATA_READ', `${file}: ${symbol}: read ${symBars} bars where ${expected} were counted (did the source change while it was read?)`, { file, symbol });
     }
     series.push({ symbol, code, start: symStart, length: n - symStart, barStart, last: true });
   };
@@ -177,14 +190,19 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
         endSymbol();
         seen[c] = 1;
         code = c;
-        symBars = 0;
-        barStart = 0;
-        started = false;
+        cont = opts.continueFrom?.get(c);
+        symBars = cont?.bars ?? 0;
+        barStart = symBars;
+        started = cont !== undefined;
+        lastTs = cont?.lastTs ?? 0;
+        symFaults = 0;
         skipping = opts.done?.[c] === 1;
         if (n >= slot.capacity) yield* flush();
         symStart = n;
       }
       if (skipping) continue;
+      // rows of the cached bars (until the first new one is kept)
+      if (cont && t !== null && t <= cont.lastTs && symBars === cont.bars) continue;
       if (t === null) {
         badRow('ATC_ERR_NULL_VALUE', symbol, null, 'ts is NULL');
         continue;

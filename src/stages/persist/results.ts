@@ -19,6 +19,9 @@ import type { KernelResult } from '../../pool/task.js';
 import type { RunDir } from '../../results/run-dir.js';
 import { PORTFOLIO_PART_COLUMNS, REJECT_COLUMNS, STATS_PART_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS, trendOf } from '../../results/schema.js';
 import type { Batch, Reject } from '../load/index.js';
+import { CACHED_TRADE_FIELDS, type CacheEntry } from '../../cache/store.js';
+import type { CacheWriter, TailStart } from '../../cache/plan.js';
+import type { SymbolPrint } from '../../cache/fingerprint.js';
 import type { SignalsWriter } from './signals.js';
 import { writeRows } from './tables.js';
 
@@ -33,6 +36,20 @@ interface Pending {
   /** per set: long, short alerts so far */
   alerts: Uint32Array;
   portfolio: PortfolioPartial[];
+  /** per set: closed trades so far (CACHED_TRADE_FIELDS each), for the cache */
+  closed: number[][];
+  /** trade rows of cached bars, written when the symbol completes */
+  emit: unknown[][];
+}
+
+/** Storing finished symbols in the cache. */
+export interface PersistCache {
+  writer: CacheWriter;
+  /** per symbol code, per set */
+  keys: string[][];
+  prints: SymbolPrint[];
+  /** state bytes of each set's record */
+  stateBytes: number[];
 }
 
 export interface PersistOptions {
@@ -50,6 +67,7 @@ export interface PersistOptions {
   /** with a portfolio: commit at most this often */
   checkpointMs: number;
   onCommit: (symbols: number, bars: number) => void;
+  cache?: PersistCache | undefined;
 }
 
 export class ResultsPersister {
@@ -59,6 +77,8 @@ export class ResultsPersister {
   private readonly sums: PortfolioSums | undefined;
   private uncommitted: { symbols: string[]; files: TempFile[]; bars: number; rejects: number; portfolio: PortfolioPartial[] }[] = [];
   private lastCheckpoint = Date.now();
+  /** symbols with a dropped row or a fault: not stored in the cache (their rejects would be lost) */
+  private readonly faulty = new Set<string>();
 
   constructor(private readonly o: PersistOptions) {
     this.sums = o.portfolio ? new PortfolioSums(o.sets.length) : undefined;
@@ -71,6 +91,48 @@ export class ResultsPersister {
     return first
       ? `part-${String(first.code).padStart(7, '0')}-${String(first.barStart).padStart(12, '0')}-g${this.o.group}.parquet`
       : `part-rejects-${randomUUID().slice(0, 13)}.parquet`;
+  }
+
+  /** `symbol` continues from cached bars: its first ts, alerts and closed trades so far. */
+  seed(symbol: string, t: TailStart): void {
+    const np = this.o.sets.length;
+    const closed = t.trades.map((a) => Array.from(a));
+    const emit = this.o.trades ? t.trades.flatMap((a, k) => cachedTradeRows(symbol, (this.o.sets[k] as ParamSet).id, a)) : [];
+    this.pending.set(symbol, { files: [], firstTs: t.firstTs, alerts: Uint32Array.from(t.alerts.subarray(0, np * 2)), portfolio: [], closed, emit });
+  }
+
+  /** Commit the results of symbols answered by the cache (entries per set, in set order). */
+  async persistCached(hits: { symbol: string; entries: CacheEntry[] }[]): Promise<void> {
+    if (hits.length === 0) return;
+    const { rd, conn } = this.o;
+    const summary: unknown[][] = [];
+    const stats: unknown[][] = [];
+    const trades: unknown[][] = [];
+    let bars = 0;
+    for (const { symbol, entries } of hits) {
+      bars += (entries[0] as CacheEntry).bars;
+      entries.forEach((e, k) => {
+        const id = (this.o.sets[k] as ParamSet).id;
+        const rows = setRows(symbol, id, e.bars, e.firstTs, e.lastTs, e.lastClose, e.last, e.alerts[0], e.alerts[1], e.account, this.o.minSignal, this.o.trades);
+        summary.push(rows.summary);
+        stats.push(rows.stats);
+        if (this.o.trades) trades.push(...cachedTradeRows(symbol, id, e.trades), ...rows.open);
+      });
+    }
+    const files: TempFile[] = [];
+    const name = `part-cache-g${this.o.group}-${randomUUID().slice(0, 13)}.parquet`;
+    for (const [dir, cols, rows] of [
+      ['parts/summary', SUMMARY_COLUMNS, summary],
+      ['parts/stats', STATS_PART_COLUMNS, stats],
+      ['parts/trades', TRADE_COLUMNS, trades],
+    ] as const) {
+      if (rows.length === 0) continue;
+      const f = rd.tempFile(dir, name);
+      await writeRows(conn, cols, rows, f.temp);
+      files.push(f);
+    }
+    rd.commit({ group: this.o.group, symbols: hits.map((h) => h.symbol), files, bars, rejects: 0 });
+    this.o.onCommit(hits.length, bars);
   }
 
   async persist(batch: Batch, r: KernelResult): Promise<void> {
@@ -89,6 +151,7 @@ export class ResultsPersister {
       await this.o.signals.write(f.temp, batch, (sets[0] as ParamSet).id, this.o.capital);
       files.push(f);
     }
+    for (const rj of batch.rejects) if (rj.symbol !== null) this.faulty.add(rj.symbol);
     const rejects = this.o.rejects ? batch.rejects : [];
     await table('rejects', REJECT_COLUMNS, rejects.map(rejectRow));
     for (const sym of batch.aborted) {
@@ -104,23 +167,31 @@ export class ResultsPersister {
     const stats: unknown[][] = [];
     const trades: unknown[][] = [];
     const completed: string[] = [];
-    const limb = new Float64Array(4);
     let bars = 0;
     let open: Pending | undefined;
-    if (this.o.trades && r.trades) {
+    // closed trades per series and set (in the cached layout), for the cache
+    const closedOf = new Map<number, number[]>();
+    if (r.trades) {
       const t = r.trades;
       for (let i = 0; i < t.length; i += TRADE_FIELDS) {
         const s = batch.series[t[i] as number];
         if (!s) continue;
-        trades.push([s.symbol, (sets[t[i + 1] as number] as ParamSet).id, t[i + 2] === 1 ? 'long' : 'short', t[i + 3], t[i + 4], t[i + 5], t[i + 6], t[i + 7], t[i + 8]]);
+        if (this.o.trades) trades.push([s.symbol, (sets[t[i + 1] as number] as ParamSet).id, t[i + 2] === 1 ? 'long' : 'short', t[i + 3], t[i + 4], t[i + 5], t[i + 6], t[i + 7], t[i + 8]]);
+        if (this.o.cache) {
+          const at = (t[i] as number) * np + (t[i + 1] as number);
+          const list = closedOf.get(at) ?? [];
+          for (let f = 2; f < TRADE_FIELDS; f++) list.push(t[i + f] as number);
+          closedOf.set(at, list);
+        }
       }
     }
     batch.series.forEach((s, i) => {
       bars += s.length;
       const alerts = r.alerts.subarray(i * np * 2, (i + 1) * np * 2);
       if (!s.last) {
-        const p = this.pending.get(s.symbol) ?? { files: [], firstTs: batch.slot.ts[s.start] as number, alerts: new Uint32Array(np * 2), portfolio: [] };
+        const p = this.pending.get(s.symbol) ?? { files: [], firstTs: batch.slot.ts[s.start] as number, alerts: new Uint32Array(np * 2), portfolio: [], closed: sets.map(() => []), emit: [] };
         for (let k = 0; k < alerts.length; k++) p.alerts[k] = (p.alerts[k] as number) + (alerts[k] as number);
+        sets.forEach((_, k) => (p.closed[k] as number[]).push(...(closedOf.get(i * np + k) ?? [])));
         this.pending.set(s.symbol, p);
         open = p;
         return;
@@ -134,30 +205,38 @@ export class ResultsPersister {
       const firstTs = p?.firstTs ?? (batch.slot.ts[s.start] as number);
       const lastTs = batch.slot.ts[s.start + s.length - 1] as number;
       const lastClose = batch.slot.closes[s.start + s.length - 1];
+      if (p) trades.push(...p.emit);
+      const cache = this.o.cache && !this.faulty.has(s.symbol) ? this.o.cache : undefined;
+      let stateAt = 0;
       sets.forEach((set, k) => {
         const at = i * np + k;
         const last = r.last.subarray(at * LAST_FIELDS, (at + 1) * LAST_FIELDS);
         const acct = r.accounts.subarray(at * ACCT_SIZE, (at + 1) * ACCT_SIZE);
-        const dir = last[13] as number;
-        summary.push([
-          s.symbol,
-          s.barStart + s.length,
-          firstTs,
-          lastTs,
-          lastClose,
-          ...Array.from(last.subarray(0, 7), (v) => (Number.isNaN(v) ? null : v)),
-          dir === 0 ? null : dir,
-          (alerts[k * 2] as number) + (p ? (p.alerts[k * 2] as number) : 0),
-          (alerts[k * 2 + 1] as number) + (p ? (p.alerts[k * 2 + 1] as number) : 0),
-          trendOf(last[0] as number, this.o.minSignal),
-          set.id,
-        ]);
-        const st = statsOf(acct);
-        splitReturn(acct[ACCT.sumTradeRet] as number, limb);
-        stats.push([s.symbol, set.id, ...STATS_FIELDS.map((f) => st[f]), acct[ACCT.closedTrades], acct[ACCT.wins], ...limb]);
-        const ot = this.o.trades ? openTrade(acct) : null;
-        if (ot) trades.push([s.symbol, set.id, ot.side === 1 ? 'long' : 'short', ot.entryTs, ot.entryPrice, null, null, ot.barsHeld, ot.return]);
+        const longA = (alerts[k * 2] as number) + (p ? (p.alerts[k * 2] as number) : 0);
+        const shortA = (alerts[k * 2 + 1] as number) + (p ? (p.alerts[k * 2 + 1] as number) : 0);
+        const rows = setRows(s.symbol, set.id, s.barStart + s.length, firstTs, lastTs, lastClose as number, last, longA, shortA, acct, this.o.minSignal, this.o.trades);
+        summary.push(rows.summary);
+        stats.push(rows.stats);
+        trades.push(...rows.open);
+        if (cache && r.states) {
+          const rb = cache.stateBytes.reduce((a, b) => a + b, 0);
+          const from = i * rb + stateAt;
+          cache.writer.add({
+            key: cache.keys[s.code]?.[k] as string,
+            symbol: s.symbol,
+            paramId: set.id,
+            print: cache.prints[s.code] as SymbolPrint,
+            lastClose: lastClose as number,
+            alerts: [longA, shortA],
+            last: Float64Array.from(last),
+            account: Float64Array.from(acct),
+            trades: Float64Array.from([...(p?.closed[k] ?? []), ...(closedOf.get(at) ?? [])]),
+            state: r.states.slice(from, from + (cache.stateBytes[k] as number)),
+          });
+        }
+        stateAt += cache?.stateBytes[k] ?? 0;
       });
+      this.faulty.delete(s.symbol);
       completed.push(s.symbol);
     });
     await table('parts/summary', SUMMARY_COLUMNS, summary);
@@ -209,7 +288,54 @@ export class ResultsPersister {
     this.o.rd.commit({ group: this.o.group, symbols, files, bars, rejects: entries.reduce((a, e) => a + e.rejects, 0) });
     this.lastCheckpoint = Date.now();
     this.o.onCommit(symbols.length, bars);
+    await this.o.cache?.writer.maybeFlush();
   }
+}
+
+/** The summary and stats rows of one symbol under one set, and its open trade's row (if asked and open). */
+function setRows(
+  symbol: string,
+  id: string,
+  bars: number,
+  firstTs: number,
+  lastTs: number,
+  lastClose: number,
+  last: Float64Array,
+  longAlerts: number,
+  shortAlerts: number,
+  acct: Float64Array,
+  minSignal: number,
+  withTrades: boolean,
+): { summary: unknown[]; stats: unknown[]; open: unknown[][] } {
+  const dir = last[13] as number;
+  const summary = [
+    symbol,
+    bars,
+    firstTs,
+    lastTs,
+    lastClose,
+    ...Array.from(last.subarray(0, 7), (v) => (Number.isNaN(v) ? null : v)),
+    dir === 0 ? null : dir,
+    longAlerts,
+    shortAlerts,
+    trendOf(last[0] as number, minSignal),
+    id,
+  ];
+  const st = statsOf(acct);
+  const limb = new Float64Array(4);
+  splitReturn(acct[ACCT.sumTradeRet] as number, limb);
+  const stats = [symbol, id, ...STATS_FIELDS.map((f) => st[f]), acct[ACCT.closedTrades], acct[ACCT.wins], ...limb];
+  const ot = withTrades ? openTrade(acct) : null;
+  const open = ot ? [[symbol, id, ot.side === 1 ? 'long' : 'short', ot.entryTs, ot.entryPrice, null, null, ot.barsHeld, ot.return]] : [];
+  return { summary, stats, open };
+}
+
+function cachedTradeRows(symbol: string, id: string, t: Float64Array): unknown[][] {
+  const rows: unknown[][] = [];
+  for (let i = 0; i + CACHED_TRADE_FIELDS <= t.length; i += CACHED_TRADE_FIELDS) {
+    rows.push([symbol, id, t[i] === 1 ? 'long' : 'short', t[i + 1], t[i + 2], t[i + 3], t[i + 4], t[i + 5], t[i + 6]]);
+  }
+  return rows;
 }
 
 function rejectRow(r: Reject): unknown[] {

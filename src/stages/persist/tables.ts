@@ -35,6 +35,7 @@ export class RowsWriter {
       else if (type === 'INTEGER') app.appendInteger(Number(v));
       else if (type === 'TINYINT') app.appendTinyInt(Number(v));
       else if (type === 'TIMESTAMP') app.appendTimestamp(new DuckDBTimestampValue(BigInt(v as number | bigint)));
+      else if (type === 'BLOB') app.appendBlob(v as Uint8Array);
       else throw new Error(`RowsWriter: unsupported type ${type}`);
     });
     app.endRow();

@@ -1,0 +1,166 @@
+// What identifies a symbol's bars: row count, first and last ts, and two sums of a row hash,
+// computed by DuckDB in one GROUP BY over the source (the same scan that counts the rows).
+//
+//   h  = sum over the symbol's rows of hash(ts, close)
+//   hr = sum over its rows of (hash >> 32) * position, position counted from the symbol's
+//        first row in its file
+//
+// h changes with any value, hr also with the order of the rows (a reordering changes what the
+// loader sees, so it must change the key). Both are exact HUGEINT sums, transported as text.
+// The same sums over the rows with ts <= T are the fingerprint of the series' first bars up to
+// T: equal to a cached entry's fingerprint means the new data starts with exactly its bars.
+//
+// Fingerprinting reads every row. A source file whose identity (path, size, mtime and a hash of
+// its footer) is unchanged since it was fingerprinted gets its fingerprints from a memo in the
+// cache, so that a rerun over unchanged data does not read the data at all.
+
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SourceIndex } from '../data/bars-reader.js';
+import { sqlString } from '../data/duckdb.js';
+import type { BarSource } from '../data/source.js';
+import { DataError } from '../errors.js';
+import { writeRows } from '../stages/persist/tables.js';
+
+export interface SymbolPrint {
+  bars: number;
+  firstTs: number;
+  lastTs: number;
+  h: string;
+  hr: string;
+}
+
+export interface Fingerprints extends SourceIndex {
+  /** per symbol of `symbols` */
+  prints: SymbolPrint[];
+  /** the memo answered (no data was read) */
+  memo: boolean;
+}
+
+const hashSql = (src: BarSource) => `hash(${src.tsSql}, ${src.closeSql})`;
+
+function relationWithRowNumbers(src: BarSource): string {
+  return `read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true)`;
+}
+
+const SUMS = (src: BarSource) =>
+  `count(*) AS n, min(${src.tsSql}) AS t0, max(${src.tsSql}) AS t1,
+   CAST(sum(${hashSql(src)}) AS VARCHAR) AS h,
+   CAST(sum(CAST(${hashSql(src)} >> 32 AS HUGEINT) * file_row_number) - min(file_row_number) * sum(CAST(${hashSql(src)} >> 32 AS HUGEINT)) AS VARCHAR) AS hr`;
+
+const MEMO_COLUMNS: [string, string][] = [
+  ['symbol', 'VARCHAR'],
+  ['bars', 'BIGINT'],
+  ['first_ts', 'BIGINT'],
+  ['last_ts', 'BIGINT'],
+  ['h', 'VARCHAR'],
+  ['hr', 'VARCHAR'],
+];
+
+/** Per-symbol fingerprints (and the source index) of `src`, from the memo when the files are unchanged. */
+export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, memoDir?: string): Promise<Fingerprints> {
+  const identity = memoDir ? sourceIdentity(src.files) : undefined;
+  const memo = identity && memoDir ? join(memoDir, `${identity}.parquet`) : undefined;
+  if (memo && existsSync(memo)) {
+    try {
+      const r = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(memo)})`);
+      return fromRows(r.getRows(), true);
+    } catch {
+      rmSync(memo, { force: true }); // unreadable: fingerprint again
+    }
+  }
+  let rows: unknown[][];
+  try {
+    const r = await conn.runAndReadAll(`SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} GROUP BY s ORDER BY s NULLS FIRST`);
+    rows = r.getRows();
+  } catch (e) {
+    throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
+  }
+  const fp = fromRows(rows, false);
+  // Only files last modified well before now are memoised: a write within the clock's
+  // resolution after this scan would not change their mtime.
+  if (memo && memoDir && src.files.every((f) => fileMtimeMs(f) < Date.now() - 2000)) {
+    mkdirSync(memoDir, { recursive: true });
+    const tmp = `${memo}.tmp-${process.pid}`;
+    await writeRows(conn, MEMO_COLUMNS, rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]]), tmp);
+    renameSync(tmp, memo);
+  }
+  return fp;
+}
+
+function fromRows(rows: unknown[][], memo: boolean): Fingerprints {
+  const fp: Fingerprints = { symbols: [], rows: [], nullSymbolRows: 0, totalRows: 0, prints: [], memo };
+  for (const [s, n, t0, t1, h, hr] of rows) {
+    const bars = Number(n);
+    fp.totalRows += bars;
+    if (s === null) {
+      fp.nullSymbolRows = bars;
+      continue;
+    }
+    fp.symbols.push(String(s));
+    fp.rows.push(bars);
+    fp.prints.push({ bars, firstTs: t0 === null ? NaN : Number(t0), lastTs: t1 === null ? NaN : Number(t1), h: String(h), hr: String(hr) });
+  }
+  return fp;
+}
+
+/** Fingerprints of the bars with ts <= upTo[symbol], for the symbols named. */
+export async function prefixPrints(conn: DuckDBConnection, src: BarSource, upTo: Map<string, number>): Promise<Map<string, SymbolPrint>> {
+  const out = new Map<string, SymbolPrint>();
+  if (upTo.size === 0) return out;
+  const table = `atc_prefix_${process.pid}`;
+  await writeRowsToTable(conn, table, [...upTo]);
+  try {
+    const r = await conn.runAndReadAll(
+      `SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} AS d JOIN ${table} AS p ON d.${src.symbolSql} = p.sym
+       WHERE ${src.tsSql} <= p.upto GROUP BY s`,
+    );
+    for (const [s, n, t0, t1, h, hr] of r.getRows()) out.set(String(s), { bars: Number(n), firstTs: Number(t0), lastTs: Number(t1), h: String(h), hr: String(hr) });
+  } catch (e) {
+    throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+  return out;
+}
+
+async function writeRowsToTable(conn: DuckDBConnection, table: string, rows: [string, number][]): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TABLE ${table} (sym VARCHAR, upto BIGINT)`);
+  const app = await conn.createAppender(table);
+  for (const [s, t] of rows) {
+    app.appendVarchar(s);
+    app.appendBigInt(BigInt(t));
+    app.endRow();
+  }
+  app.closeSync();
+}
+
+function fileMtimeMs(f: string): number {
+  const fd = openSync(f, 'r');
+  try {
+    return fstatSync(fd).mtimeMs;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Path, size, mtime and the last 64 KiB (the Parquet footer: row groups, statistics) of every file. */
+export function sourceIdentity(files: string[]): string {
+  const h = createHash('sha256').update('atc-source/1\n');
+  for (const f of files) {
+    const fd = openSync(f, 'r');
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      h.update(`${f}\n${st.size}\n${st.mtimeNs}\n`);
+      const n = Number(st.size < 65536n ? st.size : 65536n);
+      const buf = Buffer.alloc(n);
+      readSync(fd, buf, 0, n, Number(st.size) - n);
+      h.update(buf);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return h.digest('hex');
+}

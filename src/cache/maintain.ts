@@ -1,0 +1,240 @@
+// Looking after a cache: its index as a SQL view, stats, listing, verification, LRU eviction
+// and clearing. Everything that removes or rewrites files holds the exclusive lock.
+
+import { randomUUID } from 'node:crypto';
+import { renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlString } from '../data/duckdb.js';
+import { UsageError } from '../errors.js';
+import { PARQUET_OPTIONS } from '../results/schema.js';
+import { writeRows } from '../stages/persist/tables.js';
+import { type CacheStore, entryChecksum, sha256 } from './store.js';
+
+/** Columns of the `cache` view: one row per entry. */
+export const CACHE_VIEW_COLUMNS: [string, string][] = [
+  ['key', 'VARCHAR'],
+  ['symbol', 'VARCHAR'],
+  ['param_id', 'VARCHAR'],
+  ['kernel', 'VARCHAR'],
+  ['bars', 'BIGINT'],
+  ['first_ts', 'TIMESTAMP'],
+  ['last_ts', 'TIMESTAMP'],
+  ['bytes', 'BIGINT'],
+  ['created', 'TIMESTAMP'],
+  ['last_used', 'TIMESTAMP'],
+  ['hits', 'BIGINT'],
+  ['segment', 'VARCHAR'],
+];
+
+/** SQL for the cache index: every entry with its size on disk (its share of its segment), created, last used, hits. */
+export function cacheViewSql(store: CacheStore): string {
+  const segs = store.segmentFiles();
+  if (segs.length === 0) return `SELECT ${CACHE_VIEW_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS ${n}`).join(', ')} WHERE false`;
+  const sizes = segs.map((f) => `(${sqlString(basename(f))}, ${statSync(f).size})`).join(', ');
+  const usage = store.usageFiles();
+  const u =
+    usage.length > 0
+      ? `SELECT key, max(used_at) AS last_used, sum(hits) AS hits FROM read_parquet([${usage.map(sqlString).join(', ')}]) GROUP BY key`
+      : `SELECT CAST(NULL AS VARCHAR) AS key, CAST(NULL AS TIMESTAMP) AS last_used, CAST(0 AS BIGINT) AS hits WHERE false`;
+  return `WITH e AS (
+      SELECT key, symbol, param_id, kernel, bars, make_timestamp(first_ts) AS first_ts, make_timestamp(last_ts) AS last_ts, created,
+             parse_filename(filename) AS segment,
+             octet_length(state) + octet_length(account) + octet_length(last) + octet_length(trades) + 256 AS payload
+      FROM read_parquet([${segs.map(sqlString).join(', ')}], filename = true)),
+    f(segment, file_bytes) AS (VALUES ${sizes}),
+    u AS (${u})
+    SELECT e.key, symbol, param_id, kernel, bars, first_ts, last_ts,
+           CAST(round(f.file_bytes * payload / sum(payload) OVER (PARTITION BY e.segment)) AS BIGINT) AS bytes,
+           created, coalesce(u.last_used, created) AS last_used, coalesce(u.hits, 0) AS hits, e.segment
+    FROM e JOIN f USING (segment) LEFT JOIN u USING (key)`;
+}
+
+export interface CacheStats {
+  dir: string;
+  entries: number;
+  symbols: number;
+  paramSets: number;
+  segments: number;
+  bytes: number;
+  hits: number;
+  oldest: string | null;
+  lastUsed: string | null;
+}
+
+export async function cacheStats(conn: DuckDBConnection, store: CacheStore): Promise<CacheStats> {
+  const r = await conn.runAndReadAll(
+    `SELECT count(*), count(DISTINCT symbol), count(DISTINCT param_id), coalesce(sum(hits), 0), CAST(min(created) AS VARCHAR), CAST(max(last_used) AS VARCHAR) FROM (${cacheViewSql(store)})`,
+  );
+  const [n, syms, sets, hits, oldest, used] = r.getRows()[0] as unknown[];
+  return {
+    dir: store.dir,
+    entries: Number(n),
+    symbols: Number(syms),
+    paramSets: Number(sets),
+    segments: store.segmentFiles().length,
+    bytes: store.bytes(),
+    hits: Number(hits),
+    oldest: oldest === null ? null : String(oldest),
+    lastUsed: used === null ? null : String(used),
+  };
+}
+
+export interface VerifyReport {
+  segments: number;
+  entries: number;
+  badEntries: number;
+  /** segments that could not be read at all: removed */
+  droppedSegments: string[];
+  /** segments rewritten without their bad entries */
+  repairedSegments: string[];
+}
+
+/** Check every entry's checksum and state; drop what fails (the exclusive lock must be held). */
+export async function verifyCache(conn: DuckDBConnection, store: CacheStore, log: (m: string) => void): Promise<VerifyReport> {
+  const rep: VerifyReport = { segments: 0, entries: 0, badEntries: 0, droppedSegments: [], repairedSegments: [] };
+  for (const file of store.segmentFiles()) {
+    rep.segments++;
+    let rows: unknown[][];
+    try {
+      rows = (await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`)).getRows();
+    } catch (e) {
+      log(`cache: ${basename(file)} cannot be read (${(e as Error).message.split('\n')[0]}): removed`);
+      rmSync(file, { force: true });
+      rep.droppedSegments.push(basename(file));
+      continue;
+    }
+    const bad: string[] = [];
+    for (const r of rows) {
+      rep.entries++;
+      const [key, symbol, paramId, kernel, bars, firstTs, lastTs, lastClose, h, hr, la, sa, last, account, trades, state, stateSha, , checksum] = r;
+      const blob = (v: unknown) => (v as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0);
+      const f64 = (v: unknown) => {
+        const b = blob(v);
+        return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength - (b.byteLength % 8)));
+      };
+      const e = {
+        key: String(key),
+        symbol: String(symbol),
+        paramId: String(paramId),
+        kernel: String(kernel),
+        bars: Number(bars),
+        firstTs: Number(firstTs),
+        lastTs: Number(lastTs),
+        lastClose: Number(lastClose),
+        h: String(h),
+        hr: String(hr),
+        alerts: [Number(la), Number(sa)] as [number, number],
+        last: f64(last),
+        account: f64(account),
+        trades: f64(trades),
+        stateSha: String(stateSha),
+      };
+      if (entryChecksum(e) !== String(checksum) || sha256(blob(state)) !== e.stateSha) bad.push(e.key);
+    }
+    if (bad.length === 0) continue;
+    rep.badEntries += bad.length;
+    log(`cache: ${basename(file)}: ${bad.length} of ${rows.length} entries fail their checksum: removed`);
+    if (bad.length < rows.length) {
+      const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
+      const tmp = join(store.segments, `.tmp-${name}`);
+      await conn.run(`COPY (SELECT * FROM read_parquet(${sqlString(file)}) WHERE key NOT IN (${bad.map(sqlString).join(', ')})) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+      renameSync(tmp, join(store.segments, name));
+      rep.repairedSegments.push(basename(file));
+    } else rep.droppedSegments.push(basename(file));
+    rmSync(file, { force: true });
+  }
+  return rep;
+}
+
+export interface GcReport {
+  entriesBefore: number;
+  entriesAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  evicted: number;
+  duplicates: number;
+}
+
+/**
+ * Evict entries least recently used first until the cache holds at most `maxBytes`, and every
+ * entry not used within `olderThanMs`; rewrite what stays into one segment (the exclusive lock
+ * must be held).
+ */
+export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: { maxBytes?: number; olderThanMs?: number }): Promise<GcReport> {
+  const bytesBefore = store.bytes();
+  const rows = (await conn.runAndReadAll(`SELECT key, segment, bytes, epoch_us(last_used), epoch_us(created) FROM (${cacheViewSql(store)}) ORDER BY last_used DESC, created DESC`)).getRows();
+  const rep: GcReport = { entriesBefore: rows.length, entriesAfter: 0, bytesBefore, bytesAfter: bytesBefore, evicted: 0, duplicates: 0 };
+  const keep: [string, string][] = [];
+  const seen = new Set<string>();
+  const cutoff = opts.olderThanMs === undefined ? -Infinity : (Date.now() - opts.olderThanMs) * 1000;
+  let total = 0;
+  for (const [key, segment, bytes, used] of rows) {
+    if (seen.has(String(key))) {
+      rep.duplicates++;
+      continue;
+    }
+    seen.add(String(key));
+    const b = Number(bytes);
+    if (Number(used) < cutoff || (opts.maxBytes !== undefined && total + b > opts.maxBytes)) {
+      rep.evicted++;
+      continue;
+    }
+    total += b;
+    keep.push([String(key), String(segment)]);
+  }
+  rep.entriesAfter = keep.length;
+  if (rep.evicted === 0 && rep.duplicates === 0) return rep;
+  const old = store.segmentFiles();
+  const oldUsage = store.usageFiles();
+  if (keep.length > 0) {
+    await writeRows(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, join(store.segments, '.keep.parquet'));
+    const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
+    const tmp = join(store.segments, `.tmp-${name}`);
+    await conn.run(
+      `COPY (SELECT s.* EXCLUDE (filename) FROM read_parquet([${old.map(sqlString).join(', ')}], filename = true) s
+             SEMI JOIN read_parquet(${sqlString(join(store.segments, '.keep.parquet'))}) k ON s.key = k.key AND parse_filename(s.filename) = k.segment
+             ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
+    );
+    if (oldUsage.length > 0) {
+      const utmp = join(store.usage, `.tmp-${name}`);
+      await conn.run(
+        `COPY (SELECT u.key, max(used_at) AS used_at, CAST(sum(hits) AS BIGINT) AS hits FROM read_parquet([${oldUsage.map(sqlString).join(', ')}]) u
+               SEMI JOIN read_parquet(${sqlString(join(store.segments, '.keep.parquet'))}) k ON u.key = k.key GROUP BY u.key) TO ${sqlString(utmp)} (${PARQUET_OPTIONS})`,
+      );
+      renameSync(utmp, join(store.usage, name));
+    }
+    rmSync(join(store.segments, '.keep.parquet'), { force: true });
+    renameSync(tmp, join(store.segments, name));
+  }
+  for (const f of [...old, ...oldUsage]) rmSync(f, { force: true });
+  rep.bytesAfter = store.bytes();
+  return rep;
+}
+
+/** Remove every entry, usage record and fingerprint memo (the exclusive lock must be held). */
+export function clearCache(store: CacheStore): number {
+  const files = [...store.segmentFiles(), ...store.usageFiles()];
+  for (const f of files) rmSync(f, { force: true });
+  rmSync(store.sources, { recursive: true, force: true });
+  return files.length;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** "10GB", "500MiB", "1.5g", "123" (bytes). */
+export function parseSize(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`--max-size must be a size like 10GB, 500MB or 1.5GiB, got ${s}`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const AGE_UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+
+/** "30d", "12h", "90m", "2w". */
+export function parseAge(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(s);
+  if (!m) throw new UsageError(`--older-than must be an age like 30d, 12h or 90m, got ${s}`);
+  return Number(m[1]) * (AGE_UNITS[(m[2] as string).toLowerCase()] as number);
+}

@@ -1,0 +1,128 @@
+// `atc cache stats|ls|verify|gc|clear` and `atc warm`.
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Argv } from 'yargs';
+import { cacheStats, cacheViewSql, clearCache, gcCache, parseAge, parseSize, verifyCache } from '../../cache/maintain.js';
+import { CacheStore, defaultCacheDir } from '../../cache/store.js';
+import { openDb } from '../../data/duckdb.js';
+import { UsageError } from '../../errors.js';
+import { runJob } from '../../pipeline/run.js';
+import { flagValues, jobOptions, paramOptions } from '../options.js';
+import { table } from '../report.js';
+import type { Io } from '../run.js';
+import { cacheDir, jobFromFlags, parseOutputs } from './run.js';
+
+const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
+
+function storeDir(argv: Record<string, unknown>): string {
+  const d = argv.cache === undefined ? defaultCacheDir() : String(argv.cache);
+  if (!d) throw new UsageError('no cache: pass --cache <dir> ($ATC_CACHE_DIR is off)');
+  return d;
+}
+
+/** Open the store and a database, run `f`, close both. */
+async function withStore<T>(argv: Record<string, unknown>, lock: 'shared' | 'exclusive', io: Io, f: (s: CacheStore, conn: Awaited<ReturnType<typeof openDb>>['conn']) => Promise<T>): Promise<T> {
+  const store = CacheStore.open(storeDir(argv), lock, (m) => io.err(`atc: ${m}\n`));
+  const db = await openDb();
+  try {
+    return await f(store, db.conn);
+  } finally {
+    db.close();
+    store.close();
+  }
+}
+
+export function cacheCommand(y: Argv, io: Io): Argv {
+  return y.command('cache <action>', 'inspect and maintain the result cache: stats | ls | verify | gc | clear', (c) =>
+    c
+      .positional('action', { type: 'string', choices: ['stats', 'ls', 'verify', 'gc', 'clear'] })
+      .option('cache', { type: 'string', describe: 'the cache directory [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' })
+      .option('json', { type: 'boolean', default: false })
+      .option('limit', { type: 'number', default: 50, describe: 'ls: entries shown, most recently used first' })
+      .option('max-size', { type: 'string', describe: 'gc: evict least recently used entries until the cache is at most this size (e.g. 10GB)' })
+      .option('older-than', { type: 'string', describe: 'gc: evict entries not used for this long (e.g. 30d)' })
+      .check((a) => {
+        if (a.action === 'gc' && a['max-size'] === undefined && a['older-than'] === undefined) throw new UsageError('gc needs --max-size and/or --older-than');
+        return true;
+      }),
+    async (argv) => {
+      const action = String(argv.action);
+      const json = Boolean(argv.json);
+      if (action === 'stats') {
+        const s = await withStore(argv, 'shared', io, (store, conn) => cacheStats(conn, store));
+        if (json) io.out(JSON.stringify(s) + '\n');
+        else
+          io.out(
+            table(
+              ['cache', 'entries', 'symbols', 'param sets', 'segments', 'size', 'hits', 'oldest', 'last used'],
+              [[s.dir, s.entries, s.symbols, s.paramSets, s.segments, mb(s.bytes), s.hits, s.oldest, s.lastUsed]],
+            ),
+          );
+      } else if (action === 'ls') {
+        const limit = Number(argv.limit);
+        const rows = await withStore(argv, 'shared', io, async (store, conn) =>
+          (
+            await conn.runAndReadAll(
+              `SELECT left(key, 12) AS key, symbol, param_id, bars, CAST(last_ts AS VARCHAR) AS last_ts, bytes, CAST(created AS VARCHAR) AS created, CAST(last_used AS VARCHAR) AS last_used, hits
+               FROM (${cacheViewSql(store)}) ORDER BY last_used DESC, symbol, param_id LIMIT ${Math.max(0, Math.floor(limit))}`,
+            )
+          ).getRowObjectsJson(),
+        );
+        if (json) io.out(JSON.stringify(rows) + '\n');
+        else io.out(table(['key', 'symbol', 'param_id', 'bars', 'last_ts', 'bytes', 'created', 'last_used', 'hits'], rows.map((r) => Object.entries(r).map(([k, v]) => (k !== 'key' && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)))));
+      } else if (action === 'verify') {
+        const r = await withStore(argv, 'exclusive', io, (store, conn) => verifyCache(conn, store, (m) => io.err(`atc: ${m}\n`)));
+        if (json) io.out(JSON.stringify(r) + '\n');
+        else io.out(`atc cache verify: ${r.entries} entries in ${r.segments} segments; ${r.badEntries} bad entries, ${r.droppedSegments.length} segments removed, ${r.repairedSegments.length} rewritten\n`);
+        if (r.badEntries > 0 || r.droppedSegments.length > 0) process.exitCode = 1;
+      } else if (action === 'gc') {
+        const opts = {
+          ...(argv['max-size'] !== undefined ? { maxBytes: parseSize(String(argv['max-size'])) } : {}),
+          ...(argv['older-than'] !== undefined ? { olderThanMs: parseAge(String(argv['older-than'])) } : {}),
+        };
+        const r = await withStore(argv, 'exclusive', io, (store, conn) => gcCache(conn, store, opts));
+        if (json) io.out(JSON.stringify(r) + '\n');
+        else io.out(`atc cache gc: ${r.entriesBefore} -> ${r.entriesAfter} entries (${r.evicted} evicted, ${r.duplicates} duplicates), ${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)}\n`);
+      } else {
+        const n = await withStore(argv, 'exclusive', io, async (store) => clearCache(store));
+        if (json) io.out(JSON.stringify({ removedFiles: n }) + '\n');
+        else io.out(`atc cache clear: ${n} files removed\n`);
+      }
+    },
+  );
+}
+
+export function warmCommand(y: Argv, io: Io): Argv {
+  return y.command(
+    'warm',
+    'precompute a parameter grid over a bar source into the cache (resumable: rerun after a kill)',
+    (c) =>
+      c
+        .options(paramOptions())
+        .options(jobOptions())
+        .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON report on stdout' })
+        .option('quiet', { type: 'boolean', default: false }),
+    async (argv) => {
+      const get = flagValues(argv);
+      const cache = cacheDir(get);
+      if (!cache) throw new UsageError('atc warm fills a cache: pass --cache <dir> (not --no-cache)');
+      const job = jobFromFlags(get, argv);
+      // Results go to a scratch directory inside the cache: the entries are the product.
+      const out = join(cache, 'tmp', `warm-${process.pid}-${randomUUID().slice(0, 8)}`);
+      try {
+        const res = await runJob({ ...job, cache, out, overwrite: true, outputs: parseOutputs('summary'), log: (m) => io.err(`atc: ${m}\n`), write: (s) => io.err(s) });
+        const c = res.cache;
+        const report = { data: job.data, cache, sets: res.sets, symbols: res.symbols, entries: res.symbols * res.sets, present: c?.hits ?? 0, incremental: c?.incremental ?? 0, computed: c?.computed ?? 0, stored: c?.stored ?? 0, seconds: res.seconds };
+        if (argv.json) io.out(JSON.stringify(report) + '\n');
+        else if (!argv.quiet) {
+          io.out(`atc warm: ${report.entries} entries (${res.symbols} symbols x ${res.sets} sets) in ${res.seconds.toFixed(2)} s\n`);
+          io.out(table(['already present', 'updated incrementally', 'computed', 'stored'], [[report.present, report.incremental, report.computed, report.stored]]));
+        }
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    },
+  );
+}
