@@ -15,14 +15,14 @@
 // cache, so that a rerun over unchanged data does not read the data at all.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceIndex } from '../data/bars-reader.js';
 import { sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
-import { writeRows } from '../stages/persist/tables.js';
+import { withRowsTable, writeRows } from '../stages/persist/tables.js';
 
 export interface SymbolPrint {
   bars: number;
@@ -81,7 +81,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   const fp = fromRows(rows, false);
   // Only files last modified well before now are memoised: a write within the clock's
   // resolution after this scan would not change their mtime.
-  if (memo && memoDir && src.files.every((f) => fileMtimeMs(f) < Date.now() - 2000)) {
+  if (memo && memoDir && src.files.every((f) => statSync(f).mtimeMs < Date.now() - 2000)) {
     mkdirSync(memoDir, { recursive: true });
     const tmp = `${memo}.tmp-${process.pid}`;
     await writeRows(conn, MEMO_COLUMNS, rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]]), tmp);
@@ -110,40 +110,18 @@ function fromRows(rows: unknown[][], memo: boolean): Fingerprints {
 export async function prefixPrints(conn: DuckDBConnection, src: BarSource, upTo: Map<string, number>): Promise<Map<string, SymbolPrint>> {
   const out = new Map<string, SymbolPrint>();
   if (upTo.size === 0) return out;
-  const table = `atc_prefix_${process.pid}`;
-  await writeRowsToTable(conn, table, [...upTo]);
   try {
-    const r = await conn.runAndReadAll(
-      `SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} AS d JOIN ${table} AS p ON d.${src.symbolSql} = p.sym
-       WHERE ${src.tsSql} <= p.upto GROUP BY s`,
-    );
-    for (const [s, n, t0, t1, h, hr] of r.getRows()) out.set(String(s), { bars: Number(n), firstTs: Number(t0), lastTs: Number(t1), h: String(h), hr: String(hr) });
+    await withRowsTable(conn, [['sym', 'VARCHAR'], ['upto', 'BIGINT']], [...upTo], async (table) => {
+      const r = await conn.runAndReadAll(
+        `SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} AS d JOIN ${table} AS p ON d.${src.symbolSql} = p.sym
+         WHERE ${src.tsSql} <= p.upto GROUP BY s`,
+      );
+      for (const [s, n, t0, t1, h, hr] of r.getRows()) out.set(String(s), { bars: Number(n), firstTs: Number(t0), lastTs: Number(t1), h: String(h), hr: String(hr) });
+    });
   } catch (e) {
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${table}`);
   }
   return out;
-}
-
-async function writeRowsToTable(conn: DuckDBConnection, table: string, rows: [string, number][]): Promise<void> {
-  await conn.run(`CREATE OR REPLACE TABLE ${table} (sym VARCHAR, upto BIGINT)`);
-  const app = await conn.createAppender(table);
-  for (const [s, t] of rows) {
-    app.appendVarchar(s);
-    app.appendBigInt(BigInt(t));
-    app.endRow();
-  }
-  app.closeSync();
-}
-
-function fileMtimeMs(f: string): number {
-  const fd = openSync(f, 'r');
-  try {
-    return fstatSync(fd).mtimeMs;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Path, size, mtime and the last 64 KiB (the Parquet footer: row groups, statistics) of every file. */

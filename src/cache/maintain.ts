@@ -8,8 +8,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../data/duckdb.js';
 import { UsageError } from '../errors.js';
 import { PARQUET_OPTIONS } from '../results/schema.js';
-import { writeRows } from '../stages/persist/tables.js';
-import { type CacheStore, entryChecksum, sha256 } from './store.js';
+import { withRowsTable } from '../stages/persist/tables.js';
+import { type CacheStore, entryChecksum, META, rowEntry, sha256 } from './store.js';
 
 /** Columns of the `cache` view: one row per entry. */
 export const CACHE_VIEW_COLUMNS: [string, string][] = [
@@ -97,7 +97,7 @@ export async function verifyCache(conn: DuckDBConnection, store: CacheStore, log
     rep.segments++;
     let rows: unknown[][];
     try {
-      rows = (await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`)).getRows();
+      rows = (await conn.runAndReadAll(`SELECT ${META.join(', ')}, filename, state FROM read_parquet(${sqlString(file)}, filename = true)`)).getRows();
     } catch (e) {
       log(`cache: ${basename(file)} cannot be read (${(e as Error).message.split('\n')[0]}): removed`);
       rmSync(file, { force: true });
@@ -107,30 +107,9 @@ export async function verifyCache(conn: DuckDBConnection, store: CacheStore, log
     const bad: string[] = [];
     for (const r of rows) {
       rep.entries++;
-      const [key, symbol, paramId, kernel, bars, firstTs, lastTs, lastClose, h, hr, la, sa, last, account, trades, state, stateSha, , checksum] = r;
-      const blob = (v: unknown) => (v as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0);
-      const f64 = (v: unknown) => {
-        const b = blob(v);
-        return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength - (b.byteLength % 8)));
-      };
-      const e = {
-        key: String(key),
-        symbol: String(symbol),
-        paramId: String(paramId),
-        kernel: String(kernel),
-        bars: Number(bars),
-        firstTs: Number(firstTs),
-        lastTs: Number(lastTs),
-        lastClose: Number(lastClose),
-        h: String(h),
-        hr: String(hr),
-        alerts: [Number(la), Number(sa)] as [number, number],
-        last: f64(last),
-        account: f64(account),
-        trades: f64(trades),
-        stateSha: String(stateSha),
-      };
-      if (entryChecksum(e) !== String(checksum) || sha256(blob(state)) !== e.stateSha) bad.push(e.key);
+      const e = rowEntry(r);
+      const state = (r[META.length + 1] as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0);
+      if (entryChecksum(e) !== e.checksum || sha256(state) !== e.stateSha) bad.push(e.key);
     }
     if (bad.length === 0) continue;
     rep.badEntries += bad.length;
@@ -188,24 +167,24 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
   const old = store.segmentFiles();
   const oldUsage = store.usageFiles();
   if (keep.length > 0) {
-    await writeRows(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, join(store.segments, '.keep.parquet'));
-    const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
-    const tmp = join(store.segments, `.tmp-${name}`);
-    await conn.run(
-      `COPY (SELECT s.* EXCLUDE (filename) FROM read_parquet([${old.map(sqlString).join(', ')}], filename = true) s
-             SEMI JOIN read_parquet(${sqlString(join(store.segments, '.keep.parquet'))}) k ON s.key = k.key AND parse_filename(s.filename) = k.segment
-             ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
-    );
-    if (oldUsage.length > 0) {
-      const utmp = join(store.usage, `.tmp-${name}`);
+    await withRowsTable(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, async (k) => {
+      const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
+      const tmp = join(store.segments, `.tmp-${name}`);
       await conn.run(
-        `COPY (SELECT u.key, max(used_at) AS used_at, CAST(sum(hits) AS BIGINT) AS hits FROM read_parquet([${oldUsage.map(sqlString).join(', ')}]) u
-               SEMI JOIN read_parquet(${sqlString(join(store.segments, '.keep.parquet'))}) k ON u.key = k.key GROUP BY u.key) TO ${sqlString(utmp)} (${PARQUET_OPTIONS})`,
+        `COPY (SELECT s.* EXCLUDE (filename) FROM read_parquet([${old.map(sqlString).join(', ')}], filename = true) s
+               SEMI JOIN ${k} ON s.key = ${k}.key AND parse_filename(s.filename) = ${k}.segment
+               ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
       );
-      renameSync(utmp, join(store.usage, name));
-    }
-    rmSync(join(store.segments, '.keep.parquet'), { force: true });
-    renameSync(tmp, join(store.segments, name));
+      if (oldUsage.length > 0) {
+        const utmp = join(store.usage, `.tmp-${name}`);
+        await conn.run(
+          `COPY (SELECT u.key, max(used_at) AS used_at, CAST(sum(hits) AS BIGINT) AS hits FROM read_parquet([${oldUsage.map(sqlString).join(', ')}]) u
+                 SEMI JOIN ${k} ON u.key = ${k}.key GROUP BY u.key) TO ${sqlString(utmp)} (${PARQUET_OPTIONS})`,
+        );
+        renameSync(utmp, join(store.usage, name));
+      }
+      renameSync(tmp, join(store.segments, name));
+    });
   }
   for (const f of [...old, ...oldUsage]) rmSync(f, { force: true });
   rep.bytesAfter = store.bytes();

@@ -10,7 +10,7 @@ import { ACCT_SIZE } from '../backtest/accounting.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { CACHED_TRADE_FIELDS, type CacheEntry, type CacheStore, entryChecksum, entryKey, sha256 } from './store.js';
+import { type CacheEntry, type CacheStore, entryChecksum, entryKey, sha256 } from './store.js';
 import { type Fingerprints, prefixPrints, type SymbolPrint } from './fingerprint.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 
@@ -80,13 +80,10 @@ export async function planGroup(
     const e0 = es[0] as CacheEntry;
     if (!p || p.bars !== e0.bars || p.h !== e0.h || p.hr !== e0.hr || p.firstTs !== e0.firstTs || p.lastTs !== e0.lastTs) bases.delete(code);
   }
-  const states = await cache.readStates(
-    conn,
-    [...bases.values()].flat(),
-  );
+  const states = await cache.readStates(conn, [...bases.values()].flat());
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
   for (const [code, es] of bases) {
-    if (!es.every((e) => states.get(e.key)?.length === stateBytes[es.indexOf(e)])) continue;
+    if (!es.every((e, k) => states.get(e.key)?.length === stateBytes[k])) continue;
     const t: TailStart = {
       bars: (es[0] as CacheEntry).bars,
       lastTs: (es[0] as CacheEntry).lastTs,
@@ -179,11 +176,4 @@ export class CacheWriter {
     for (let i = 0; i < b.length; i += SEGMENT_ENTRIES) await this.store.writeSegment(this.conn, b.slice(i, i + SEGMENT_ENTRIES));
     this.stored += b.length;
   }
-}
-
-/** Closed trades of a kernel trades array (TRADE_FIELDS rows) for one series and set, in the cached layout. */
-export function cachedTrades(rows: number[][]): Float64Array {
-  const out = new Float64Array(rows.length * CACHED_TRADE_FIELDS);
-  rows.forEach((r, i) => out.set(r.slice(0, CACHED_TRADE_FIELDS), i * CACHED_TRADE_FIELDS));
-  return out;
 }

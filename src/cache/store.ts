@@ -31,7 +31,7 @@ import { sqlString } from '../data/duckdb.js';
 import { LAST_FIELDS } from '../engine/job.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { AtcError } from '../errors.js';
-import { writeRows } from '../stages/persist/tables.js';
+import { withRowsTable, writeRows } from '../stages/persist/tables.js';
 import type { SymbolPrint } from './fingerprint.js';
 
 export const CACHE_FORMAT = 'atc-cache/1';
@@ -60,7 +60,7 @@ export const SEGMENT_COLUMNS: [string, string][] = [
   ['checksum', 'VARCHAR'],
 ];
 /** Every column but the state (what a lookup reads). */
-const META = SEGMENT_COLUMNS.map(([n]) => n).filter((n) => n !== 'state');
+export const META = SEGMENT_COLUMNS.map(([n]) => n).filter((n) => n !== 'state');
 
 export const USAGE_COLUMNS: [string, string][] = [
   ['key', 'VARCHAR'],
@@ -113,7 +113,7 @@ export function entryKey(symbol: string, print: SymbolPrint, set: ParamSet): str
 }
 
 const bytesOf = (a: Float64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength - (b.byteLength % 8)));
 
 export function entryChecksum(e: Omit<CacheEntry, 'checksum' | 'file'>): string {
   const h = createHash('sha256');
@@ -293,44 +293,31 @@ export class CacheStore {
   async lookup(conn: DuckDBConnection, wants: { symbol: string; paramId: string; key: string; print: SymbolPrint }[]): Promise<LookupResult[]> {
     const out: LookupResult[] = wants.map(() => ({}));
     if (wants.length === 0 || this.segmentFiles().length === 0) return out;
-    const table = `atc_want_${process.pid}`;
-    await conn.run(`CREATE OR REPLACE TABLE ${table} (symbol VARCHAR, param_id VARCHAR)`);
-    const app = await conn.createAppender(table);
-    const seen = new Set<string>();
-    for (const w of wants) {
-      const k = `${w.symbol}\u0000${w.paramId}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      app.appendVarchar(w.symbol);
-      app.appendVarchar(w.paramId);
-      app.endRow();
-    }
-    app.closeSync();
-    try {
-      const entries = await this.readEntries(
+    const pairs = new Map<string, [string, string]>();
+    for (const w of wants) pairs.set(`${w.symbol}\u0000${w.paramId}`, [w.symbol, w.paramId]);
+    const entries = await withRowsTable(conn, [['symbol', 'VARCHAR'], ['param_id', 'VARCHAR']], [...pairs.values()], (table) =>
+      this.readEntries(
         conn,
         (list) => `${list} AS s SEMI JOIN ${table} AS w ON s.symbol = w.symbol AND s.param_id = w.param_id`,
         `s.kernel = ${sqlString(KERNEL_VERSION)}`,
-      );
-      const by = new Map<string, CacheEntry[]>();
-      for (const e of entries) {
-        const k = `${e.symbol}\u0000${e.paramId}`;
-        by.set(k, [...(by.get(k) ?? []), e]);
-      }
-      wants.forEach((w, i) => {
-        const cands = by.get(`${w.symbol}\u0000${w.paramId}`) ?? [];
-        const hit = cands.find((e) => e.key === w.key);
-        if (hit) {
-          (out[i] as LookupResult).hit = hit;
-          return;
-        }
-        let base: CacheEntry | undefined;
-        for (const e of cands) if (e.bars < w.print.bars && e.lastTs < w.print.lastTs && e.firstTs === w.print.firstTs && (!base || e.bars > base.bars)) base = e;
-        if (base) (out[i] as LookupResult).base = base;
-      });
-    } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`);
+      ),
+    );
+    const by = new Map<string, CacheEntry[]>();
+    for (const e of entries) {
+      const k = `${e.symbol}\u0000${e.paramId}`;
+      by.set(k, [...(by.get(k) ?? []), e]);
     }
+    wants.forEach((w, i) => {
+      const cands = by.get(`${w.symbol}\u0000${w.paramId}`) ?? [];
+      const hit = cands.find((e) => e.key === w.key);
+      if (hit) {
+        (out[i] as LookupResult).hit = hit;
+        return;
+      }
+      let base: CacheEntry | undefined;
+      for (const e of cands) if (e.bars < w.print.bars && e.lastTs < w.print.lastTs && e.firstTs === w.print.firstTs && (!base || e.bars > base.bars)) base = e;
+      if (base) (out[i] as LookupResult).base = base;
+    });
     return out;
   }
 
@@ -417,9 +404,10 @@ export class CacheStore {
   }
 }
 
-function rowEntry(r: unknown[]): CacheEntry {
+/** An entry from a row of META columns then the segment's file name. */
+export function rowEntry(r: unknown[]): CacheEntry {
   const m = Object.fromEntries([...META, 'filename'].map((c, i) => [c, r[i]])) as Record<string, unknown>;
-  const blob = (v: unknown): Float64Array => f64((v as { bytes: Uint8Array }).bytes);
+  const blob = (v: unknown): Float64Array => f64((v as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0));
   return {
     key: String(m.key),
     symbol: String(m.symbol),
@@ -441,4 +429,3 @@ function rowEntry(r: unknown[]): CacheEntry {
   };
 }
 
-export { f64 as float64FromBytes };

@@ -62,6 +62,17 @@ export function seriesCount(req: StepRequest): number {
   return req.offsets.length - 1;
 }
 
+/** Offsets must ascend within closes; returns the last one (the end of the last series). */
+export function checkOffsets(closes: Float64Array, offsets: Uint32Array): number {
+  let prev = 0;
+  for (let s = 0; s < offsets.length; s++) {
+    const o = offsets[s] as number;
+    if (o < prev || o > closes.length) throw new ArgumentError(`offsets[${s}] = ${o} is out of order or past closes (${closes.length})`);
+    prev = o;
+  }
+  return offsets[offsets.length - 1] as number;
+}
+
 /** Shape checks shared by the engines (the native layer repeats them at its boundary). */
 export function checkRequest(plan: Plan, req: StepRequest): void {
   const { closes, offsets, out } = req;
@@ -72,13 +83,7 @@ export function checkRequest(plan: Plan, req: StepRequest): void {
     throw new ArgumentError('out.direction and out.alerts must be Int8Arrays');
   }
   const n = seriesCount(req);
-  let prev = 0;
-  for (let s = 0; s <= n; s++) {
-    const o = offsets[s] as number;
-    if (o < prev || o > closes.length) throw new ArgumentError(`offsets[${s}] = ${o} is out of order or past closes (${closes.length})`);
-    prev = o;
-  }
-  const end = offsets[n] as number;
+  const end = checkOffsets(closes, offsets);
   if (!Number.isInteger(out.stride) || out.stride < end) throw new ArgumentError(`out.stride ${out.stride} is smaller than the last offset ${end}`);
   if (out.values.length < N_FLOAT_COLUMNS * out.stride) throw new ArgumentError('out.values is shorter than 13 planes of stride');
   if (out.direction.length < end || out.alerts.length < end) throw new ArgumentError('out.direction/out.alerts are shorter than the closes');

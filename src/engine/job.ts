@@ -17,7 +17,7 @@ import { accountBars, ACCT, ACCT_SIZE, type BacktestParams, MODE_CODE, TRADE_FIE
 import { PORT_FIELDS, splitReturn } from '../backtest/portfolio.js';
 import { type AtcParams, PARAM_WIRE } from '../config/params.js';
 import { AtcError, ArgumentError } from '../errors.js';
-import { allocOutputs, checkCloses, EQUITY_PLANE, type Outputs, SIGNAL_PLANE } from './batch.js';
+import { allocOutputs, checkCloses, checkOffsets, EQUITY_PLANE, type Outputs, SIGNAL_PLANE } from './batch.js';
 import { callNative, nameSeries } from './kernel.js';
 import { loadNative, type NativeAddon } from './native.js';
 import { createPlan, type Plan } from './plan.js';
@@ -127,13 +127,7 @@ function tsJob(sets: readonly JobSet[], plans: readonly Plan[], recordBytes: num
   const n = offsets.length - 1;
   const np = sets.length;
   if (!(closes instanceof Float64Array) || !(offsets instanceof Uint32Array) || offsets.length < 1) throw new ArgumentError('closes/offsets must be a Float64Array and a non-empty Uint32Array');
-  let prev = 0;
-  for (let s = 0; s <= n; s++) {
-    const o = offsets[s] as number;
-    if (o < prev || o > closes.length) throw new ArgumentError(`offsets[${s}] = ${o} is out of order or past closes (${closes.length})`);
-    prev = o;
-  }
-  const end = offsets[n] as number;
+  const end = checkOffsets(closes, offsets);
   if (ts.length < end) throw new ArgumentError('accounts need timestamps covering the closes');
   for (let j = 0; j < end; j++) if (!Number.isFinite(ts[j])) throw new ArgumentError(`ts[${j}] is not finite`);
   if (accounts.length !== n * np * ACCT_SIZE) throw new ArgumentError(`accounts must hold ${n} x ${np} records of ${ACCT_SIZE} values`);

@@ -8,14 +8,11 @@
 //  * a sweep killed with SIGKILL resumes to identical results;
 //  * "the best set by median Sharpe across symbols" is one SQL query.
 
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleDataset } from '../../datasets/index.js';
 import { expandGrid } from '../../src/config/grid.js';
 import { runJob, type RunJobOptions } from '../../src/pipeline/run.js';
-import { atc, BIN, tempDir } from '../helpers/cli.js';
+import { atc, runAndKill, tempDir } from '../helpers/cli.js';
 import { generated } from '../helpers/fixtures.js';
 import { query } from '../helpers/golden.js';
 
@@ -192,20 +189,7 @@ describe('a sweep killed with SIGKILL resumes to identical results', () => {
 
   it('finished commits are kept, the rest recomputed, the tables identical', async () => {
     const out = tempDir();
-    const killed = await new Promise<boolean>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'run', '--data', data, '--out', out, ...args]);
-      const manifest = join(out, 'manifest.jsonl');
-      const timer = setInterval(() => {
-        if (existsSync(manifest) && readFileSync(manifest, 'utf8').split('\n').filter(Boolean).length >= 3) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }
-      }, 5);
-      child.on('exit', (_c, signal) => {
-        clearInterval(timer);
-        resolve(signal === 'SIGKILL');
-      });
-    });
+    const killed = await runAndKill(out, 3, ['--data', data, ...args]);
     expect(killed).toBe(true);
     const r = await atc(['run', '--data', data, '--out', out, ...args.filter((a) => a !== '--quiet'), '--json']);
     expect(r.code, r.stderr).toBe(0);

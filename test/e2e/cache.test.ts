@@ -3,13 +3,12 @@
 // history changes detected, corrupt entries dropped and recomputed, a warm job and a run
 // sharing one cache at once, LRU eviction by size, the exclusive lock.
 
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleDataset } from '../../datasets/index.js';
 import type { CacheReport } from '../../src/pipeline/run.js';
-import { atc, BIN, parquetFrom, tempDir } from '../helpers/cli.js';
+import { atc, parquetFrom, tempDir } from '../helpers/cli.js';
 import { realFile } from '../helpers/fixtures.js';
 import { query } from '../helpers/golden.js';
 
@@ -125,19 +124,10 @@ describe('result cache', () => {
   it('a warm job and a run share one cache at the same time', async () => {
     const cache = tempDir();
     const grid = ['--lambda', '0.01:0.04:0.01'];
-    const spawnCli = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const c = spawn(process.execPath, [BIN, ...args]);
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d) => (stdout += d));
-        c.stderr.on('data', (d) => (stderr += d));
-        c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      });
     const out = tempDir();
     const [w, r] = await Promise.all([
-      spawnCli(['warm', '--cache', cache, '--json', '--quiet', ...grid]),
-      spawnCli(['run', '--cache', cache, '--out', out, '--json', '--quiet', ...OUTPUTS, ...grid]),
+      atc(['warm', '--cache', cache, '--json', '--quiet', ...grid]),
+      atc(['run', '--cache', cache, '--out', out, '--json', '--quiet', ...OUTPUTS, ...grid]),
     ]);
     expect(w.code, w.stderr).toBe(0);
     expect(r.code, r.stderr).toBe(0);

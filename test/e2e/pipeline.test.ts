@@ -2,11 +2,10 @@
 // invariance, the summary checked against the per-bar signals with SQL, resumability after
 // SIGKILL, refusal of a different run, bad-row policies, multi-file sources, atc sql.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { atc, BIN, parquetFrom, tempDir } from '../helpers/cli.js';
+import { atc, parquetFrom, runAndKill as killRun, tempDir } from '../helpers/cli.js';
 import { faultyFile, generated, SAMPLE, sampleSubset } from '../helpers/fixtures.js';
 import { query } from '../helpers/golden.js';
 
@@ -79,24 +78,8 @@ describe('a run killed with SIGKILL resumes to identical results', () => {
     if (r.code !== 0) throw new Error(r.stderr);
   });
 
-  /** Start a run, SIGKILL it once `commits` chunks are committed (or it ends). */
-  function runAndKill(out: string, commits: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'run', '--outputs', 'summary,signals', '--data', data, '--out', out, '--quiet', '--chunk-bars', '30000', '--workers', '2']);
-      const manifest = join(out, 'manifest.jsonl');
-      const timer = setInterval(() => {
-        const lines = existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter(Boolean).length : 0;
-        if (lines >= commits) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }
-      }, 5);
-      child.on('exit', (_code, signal) => {
-        clearInterval(timer);
-        resolve(signal === 'SIGKILL');
-      });
-    });
-  }
+  const runAndKill = (out: string, commits: number): Promise<boolean> =>
+    killRun(out, commits, ['--outputs', 'summary,signals', '--data', data, '--quiet', '--chunk-bars', '30000', '--workers', '2']);
 
   it('killed twice mid-run, resumed, equals the uninterrupted run; finished chunks are not recomputed', async () => {
     const out = tempDir();

@@ -3,16 +3,14 @@ use atc_core::account::{fresh_account, AcctParams, ACCT_SIZE};
 use atc_core::batch::{Path, States};
 use atc_core::job::{run, Job, SetParams, LAST_FIELDS};
 use atc_core::plan::{default_wire, wire, Plan, Switches};
+mod common;
+
 fn main() {
     let path = std::env::args().nth(1).map(|s| Path::parse(&s).expect("path")).unwrap_or(Path::best());
     let nsets: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let acct = std::env::var("ACCT").is_ok();
-    let n: usize = std::env::var("NSYM").ok().and_then(|s| s.parse().ok()).unwrap_or(1000); let m = 5000usize;
-    let mut seed: u64 = 7;
-    let mut rnd = || { seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (seed >> 11) as f64 / (1u64 << 53) as f64 };
-    let mut closes = vec![0.0; n * m];
-    let mut offs = vec![0u32; n + 1];
-    for s in 0..n { let mut p = 50.0 + 50.0 * rnd(); for i in 0..m { p *= (0.02 * (rnd() - 0.5)).exp(); closes[s*m+i] = ((p*100.0).round()/100.0).max(0.01); } offs[s+1] = ((s+1)*m) as u32; }
+    let (n, m) = (common::symbols(), 5000usize);
+    let (closes, offs) = common::synthetic(n, m);
     let ts: Vec<f64> = (0..n*m).map(|j| j as f64).collect();
     let sets: Vec<SetParams> = (0..nsets).map(|k| { let mut w = default_wire(Switches::PINE); w[wire::LAMBDA] = 0.01 * (1 + k % 4) as f64; w[wire::CUTOUT] = (k / 16) as f64 * 10.0; SetParams { plan: Plan::from_wire(&w).unwrap(), acct: AcctParams::DEFAULT } }).collect();
     let reps: usize = std::env::var("REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);

@@ -48,7 +48,7 @@ export interface PersistCache {
   /** per symbol code, per set */
   keys: string[][];
   prints: SymbolPrint[];
-  /** state bytes of each set's record */
+  /** state bytes of each set's record (a series' record is their concatenation) */
   stateBytes: number[];
 }
 
@@ -80,8 +80,11 @@ export class ResultsPersister {
   /** symbols with a dropped row or a fault: not stored in the cache (their rejects would be lost) */
   private readonly faulty = new Set<string>();
 
+  private readonly recordBytes: number | undefined;
+
   constructor(private readonly o: PersistOptions) {
     this.sums = o.portfolio ? new PortfolioSums(o.sets.length) : undefined;
+    this.recordBytes = o.cache?.stateBytes.reduce((a, b) => a + b, 0);
   }
 
   private partName(batch: Batch): string {
@@ -207,7 +210,7 @@ export class ResultsPersister {
       const lastClose = batch.slot.closes[s.start + s.length - 1];
       if (p) trades.push(...p.emit);
       const cache = this.o.cache && !this.faulty.has(s.symbol) ? this.o.cache : undefined;
-      let stateAt = 0;
+      let stateAt = i * (this.recordBytes ?? 0);
       sets.forEach((set, k) => {
         const at = i * np + k;
         const last = r.last.subarray(at * LAST_FIELDS, (at + 1) * LAST_FIELDS);
@@ -219,8 +222,6 @@ export class ResultsPersister {
         stats.push(rows.stats);
         trades.push(...rows.open);
         if (cache && r.states) {
-          const rb = cache.stateBytes.reduce((a, b) => a + b, 0);
-          const from = i * rb + stateAt;
           cache.writer.add({
             key: cache.keys[s.code]?.[k] as string,
             symbol: s.symbol,
@@ -231,7 +232,7 @@ export class ResultsPersister {
             last: Float64Array.from(last),
             account: Float64Array.from(acct),
             trades: Float64Array.from([...(p?.closed[k] ?? []), ...(closedOf.get(at) ?? [])]),
-            state: r.states.slice(from, from + (cache.stateBytes[k] as number)),
+            state: r.states.slice(stateAt, stateAt + (cache.stateBytes[k] as number)),
           });
         }
         stateAt += cache?.stateBytes[k] ?? 0;

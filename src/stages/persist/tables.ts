@@ -9,7 +9,7 @@ let seq = 0;
 
 /** Rows appended one by one (values in column order; null/NaN = NULL; TIMESTAMP as epoch µs). */
 export class RowsWriter {
-  private readonly table = `atc_rows_${process.pid}_${++seq}`;
+  readonly table = `atc_rows_${process.pid}_${++seq}`;
   private app: DuckDBAppender | undefined;
 
   private constructor(
@@ -41,16 +41,28 @@ export class RowsWriter {
     app.endRow();
   }
 
-  /** Write everything appended to `file` (optionally sorted) and drop the table. */
-  async finish(file: string, orderBy = ''): Promise<void> {
+  /** Run `f` over the table of everything appended, then drop it. */
+  async use<T>(f: (table: string) => Promise<T>): Promise<T> {
     try {
       this.app?.closeSync();
       this.app = undefined;
-      await this.conn.run(`COPY (SELECT * FROM ${this.table} ${orderBy ? `ORDER BY ${orderBy}` : ''}) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
+      return await f(this.table);
     } finally {
       await this.conn.run(`DROP TABLE IF EXISTS ${this.table}`);
     }
   }
+
+  /** Write everything appended to `file` (optionally sorted) and drop the table. */
+  finish(file: string, orderBy = ''): Promise<void> {
+    return this.use((t) => this.conn.run(`COPY (SELECT * FROM ${t} ${orderBy ? `ORDER BY ${orderBy}` : ''}) TO ${sqlString(file)} (${PARQUET_OPTIONS})`).then(() => undefined));
+  }
+}
+
+/** Run `f` over a transient table of `rows` (e.g. to join a list of keys in SQL). */
+export async function withRowsTable<T>(conn: DuckDBConnection, cols: [string, string][], rows: readonly (readonly unknown[])[], f: (table: string) => Promise<T>): Promise<T> {
+  const w = await RowsWriter.open(conn, cols);
+  for (const row of rows) w.append(row);
+  return w.use(f);
 }
 
 /** Write `rows` to `file` in one go. */
