@@ -22,7 +22,8 @@ import type { SourceIndex } from '../data/bars-reader.js';
 import { sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
-import { withRowsTable, writeRows } from '../stages/persist/tables.js';
+import { PARQUET_OPTIONS } from '../results/schema.js';
+import { withRowsTable } from '../stages/persist/tables.js';
 
 export interface SymbolPrint {
   bars: number;
@@ -33,8 +34,8 @@ export interface SymbolPrint {
 }
 
 export interface Fingerprints extends SourceIndex {
-  /** per symbol of `symbols` */
-  prints: SymbolPrint[];
+  /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol), symbol, bars, first_ts, last_ts, h, hr */
+  table: string;
   /** the memo answered (no data was read) */
   memo: boolean;
 }
@@ -46,64 +47,52 @@ function relationWithRowNumbers(src: BarSource): string {
 }
 
 const SUMS = (src: BarSource) =>
-  `count(*) AS n, min(${src.tsSql}) AS t0, max(${src.tsSql}) AS t1,
+  `count(*) AS bars, min(${src.tsSql}) AS first_ts, max(${src.tsSql}) AS last_ts,
    CAST(sum(${hashSql(src)}) AS VARCHAR) AS h,
    CAST(sum(CAST(${hashSql(src)} >> 32 AS HUGEINT) * file_row_number) - min(file_row_number) * sum(CAST(${hashSql(src)} >> 32 AS HUGEINT)) AS VARCHAR) AS hr`;
 
-const MEMO_COLUMNS: [string, string][] = [
-  ['symbol', 'VARCHAR'],
-  ['bars', 'BIGINT'],
-  ['first_ts', 'BIGINT'],
-  ['last_ts', 'BIGINT'],
-  ['h', 'VARCHAR'],
-  ['hr', 'VARCHAR'],
-];
+let seq = 0;
 
 /** Per-symbol fingerprints (and the source index) of `src`, from the memo when the files are unchanged. */
 export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, memoDir?: string): Promise<Fingerprints> {
   const identity = memoDir ? sourceIdentity(src.files) : undefined;
   const memo = identity && memoDir ? join(memoDir, `${identity}.parquet`) : undefined;
+  const table = `atc_prints_${process.pid}_${++seq}`;
+  // code: the symbol's index in the sorted symbols (NULL for rows without a symbol)
+  const create = (from: string) =>
+    conn.run(`CREATE OR REPLACE TABLE ${table} AS SELECT CASE WHEN symbol IS NULL THEN NULL ELSE CAST(row_number() OVER (ORDER BY symbol NULLS LAST) - 1 AS INTEGER) END AS code, * FROM ${from}`);
+  let fromMemo = false;
   if (memo && existsSync(memo)) {
     try {
-      const r = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(memo)})`);
-      return fromRows(r.getRows(), true);
+      await create(`(SELECT symbol, bars, first_ts, last_ts, h, hr FROM read_parquet(${sqlString(memo)}))`);
+      fromMemo = true;
     } catch {
       rmSync(memo, { force: true }); // unreadable: fingerprint again
     }
   }
-  let rows: unknown[][];
-  try {
-    const r = await conn.runAndReadAll(`SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} GROUP BY s ORDER BY s NULLS FIRST`);
-    rows = r.getRows();
-  } catch (e) {
-    throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
-  }
-  const fp = fromRows(rows, false);
-  // Only files last modified well before now are memoised: a write within the clock's
-  // resolution after this scan would not change their mtime.
-  if (memo && memoDir && src.files.every((f) => statSync(f).mtimeMs < Date.now() - 2000)) {
-    mkdirSync(memoDir, { recursive: true });
-    const tmp = `${memo}.tmp-${process.pid}`;
-    await writeRows(conn, MEMO_COLUMNS, rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]]), tmp);
-    renameSync(tmp, memo);
-  }
-  return fp;
-}
-
-function fromRows(rows: unknown[][], memo: boolean): Fingerprints {
-  const fp: Fingerprints = { symbols: [], rows: [], nullSymbolRows: 0, totalRows: 0, prints: [], memo };
-  for (const [s, n, t0, t1, h, hr] of rows) {
-    const bars = Number(n);
-    fp.totalRows += bars;
-    if (s === null) {
-      fp.nullSymbolRows = bars;
-      continue;
+  if (!fromMemo) {
+    try {
+      await create(`(SELECT ${src.symbolSql} AS symbol, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} GROUP BY ${src.symbolSql})`);
+    } catch (e) {
+      throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
     }
-    fp.symbols.push(String(s));
-    fp.rows.push(bars);
-    fp.prints.push({ bars, firstTs: t0 === null ? NaN : Number(t0), lastTs: t1 === null ? NaN : Number(t1), h: String(h), hr: String(hr) });
+    // Only files last modified well before now are memoised: a write within the clock's
+    // resolution after this scan would not change their mtime.
+    if (memo && memoDir && src.files.every((f) => statSync(f).mtimeMs < Date.now() - 2000)) {
+      mkdirSync(memoDir, { recursive: true });
+      const tmp = `${memo}.tmp-${process.pid}`;
+      await conn.run(`COPY (SELECT symbol, bars, first_ts, last_ts, h, hr FROM ${table} ORDER BY symbol NULLS FIRST) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+      renameSync(tmp, memo);
+    }
   }
-  return fp;
+  const [symbols, rows, nulls, total] = (
+    await conn.runAndReadAll(
+      `SELECT CAST(to_json(coalesce(list(symbol ORDER BY code) FILTER (WHERE code IS NOT NULL), [])) AS VARCHAR),
+              CAST(to_json(coalesce(list(bars ORDER BY code) FILTER (WHERE code IS NOT NULL), [])) AS VARCHAR),
+              coalesce(sum(bars) FILTER (WHERE code IS NULL), 0), coalesce(sum(bars), 0) FROM ${table}`,
+    )
+  ).getRows()[0] as unknown[];
+  return { symbols: JSON.parse(String(symbols)) as string[], rows: JSON.parse(String(rows)) as number[], nullSymbolRows: Number(nulls), totalRows: Number(total), table, memo: fromMemo };
 }
 
 /** Fingerprints of the bars with ts <= upTo[symbol], for the symbols named. */

@@ -9,7 +9,7 @@ import { sqlString } from '../data/duckdb.js';
 import { UsageError } from '../errors.js';
 import { PARQUET_OPTIONS } from '../results/schema.js';
 import { withRowsTable } from '../stages/persist/tables.js';
-import { type CacheStore, entryChecksum, META, rowEntry, sha256 } from './store.js';
+import type { CacheStore } from './store.js';
 
 /** Columns of the `cache` view: one row per entry. */
 export const CACHE_VIEW_COLUMNS: [string, string][] = [
@@ -24,6 +24,7 @@ export const CACHE_VIEW_COLUMNS: [string, string][] = [
   ['created', 'TIMESTAMP'],
   ['last_used', 'TIMESTAMP'],
   ['hits', 'BIGINT'],
+  ['has_trades', 'BOOLEAN'],
   ['segment', 'VARCHAR'],
 ];
 
@@ -40,13 +41,14 @@ export function cacheViewSql(store: CacheStore): string {
   return `WITH e AS (
       SELECT key, symbol, param_id, kernel, bars, make_timestamp(first_ts) AS first_ts, make_timestamp(last_ts) AS last_ts, created,
              parse_filename(filename) AS segment,
-             octet_length(state) + octet_length(account) + octet_length(last) + octet_length(trades) + 256 AS payload
+             octet_length(state) + octet_length(account) + coalesce(octet_length(trades), 0) + 512 AS payload,
+             trades IS NOT NULL AS has_trades
       FROM read_parquet([${segs.map(sqlString).join(', ')}], filename = true)),
     f(segment, file_bytes) AS (VALUES ${sizes}),
     u AS (${u})
     SELECT e.key, symbol, param_id, kernel, bars, first_ts, last_ts,
            CAST(round(f.file_bytes * payload / sum(payload) OVER (PARTITION BY e.segment)) AS BIGINT) AS bytes,
-           created, coalesce(u.last_used, created) AS last_used, coalesce(u.hits, 0) AS hits, e.segment
+           created, coalesce(u.last_used, created) AS last_used, coalesce(u.hits, 0) AS hits, has_trades, e.segment
     FROM e JOIN f USING (segment) LEFT JOIN u USING (key)`;
 }
 
@@ -83,47 +85,17 @@ export async function cacheStats(conn: DuckDBConnection, store: CacheStore): Pro
 export interface VerifyReport {
   segments: number;
   entries: number;
-  badEntries: number;
-  /** segments that could not be read at all: removed */
+  /** segments whose bytes do not match their sha256 (altered, truncated): removed */
   droppedSegments: string[];
-  /** segments rewritten without their bad entries */
-  repairedSegments: string[];
 }
 
-/** Check every entry's checksum and state; drop what fails (the exclusive lock must be held). */
-export async function verifyCache(conn: DuckDBConnection, store: CacheStore, log: (m: string) => void): Promise<VerifyReport> {
-  const rep: VerifyReport = { segments: 0, entries: 0, badEntries: 0, droppedSegments: [], repairedSegments: [] };
-  for (const file of store.segmentFiles()) {
-    rep.segments++;
-    let rows: unknown[][];
-    try {
-      rows = (await conn.runAndReadAll(`SELECT ${META.join(', ')}, filename, state FROM read_parquet(${sqlString(file)}, filename = true)`)).getRows();
-    } catch (e) {
-      log(`cache: ${basename(file)} cannot be read (${(e as Error).message.split('\n')[0]}): removed`);
-      rmSync(file, { force: true });
-      rep.droppedSegments.push(basename(file));
-      continue;
-    }
-    const bad: string[] = [];
-    for (const r of rows) {
-      rep.entries++;
-      const e = rowEntry(r);
-      const state = (r[META.length + 1] as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0);
-      if (entryChecksum(e) !== e.checksum || sha256(state) !== e.stateSha) bad.push(e.key);
-    }
-    if (bad.length === 0) continue;
-    rep.badEntries += bad.length;
-    log(`cache: ${basename(file)}: ${bad.length} of ${rows.length} entries fail their checksum: removed`);
-    if (bad.length < rows.length) {
-      const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
-      const tmp = join(store.segments, `.tmp-${name}`);
-      await conn.run(`COPY (SELECT * FROM read_parquet(${sqlString(file)}) WHERE key NOT IN (${bad.map(sqlString).join(', ')})) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
-      renameSync(tmp, join(store.segments, name));
-      rep.repairedSegments.push(basename(file));
-    } else rep.droppedSegments.push(basename(file));
-    rmSync(file, { force: true });
-  }
-  return rep;
+/** Check every segment against its sha256 (its name); remove what fails (the exclusive lock must be held). */
+export async function verifyCache(conn: DuckDBConnection, store: CacheStore): Promise<VerifyReport> {
+  const files = store.segmentFiles();
+  const dropped = store.verify(files);
+  const good = files.filter((f) => !dropped.includes(f));
+  const [n] = (await conn.runAndReadAll(`SELECT count(*) FROM ${store.entriesSql(good)}`)).getRows()[0] ?? [0];
+  return { segments: files.length, entries: Number(n), droppedSegments: dropped.map((f) => basename(f)) };
 }
 
 export interface GcReport {
@@ -136,24 +108,29 @@ export interface GcReport {
 }
 
 /**
- * Evict entries least recently used first until the cache holds at most `maxBytes`, and every
- * entry not used within `olderThanMs`; rewrite what stays into one segment (the exclusive lock
- * must be held).
+ * Evict entries least recently used first until the cache holds at most `maxBytes`, every entry
+ * not used within `olderThanMs`, and duplicates; rewrite the segments that lose entries (the
+ * exclusive lock must be held).
  */
 export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: { maxBytes?: number; olderThanMs?: number }): Promise<GcReport> {
+  store.verify(store.segmentFiles()); // never carry a corrupt entry into a rewritten segment
   const bytesBefore = store.bytes();
-  const rows = (await conn.runAndReadAll(`SELECT key, segment, bytes, epoch_us(last_used), epoch_us(created) FROM (${cacheViewSql(store)}) ORDER BY last_used DESC, created DESC`)).getRows();
+  // of duplicates (one entry stored by two runs at once), the one with trades, else the newest
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT key, segment, bytes, epoch_us(last_used), row_number() OVER (PARTITION BY key ORDER BY has_trades DESC, created DESC, segment) > 1
+       FROM (${cacheViewSql(store)}) ORDER BY last_used DESC, created DESC`,
+    )
+  ).getRows();
   const rep: GcReport = { entriesBefore: rows.length, entriesAfter: 0, bytesBefore, bytesAfter: bytesBefore, evicted: 0, duplicates: 0 };
   const keep: [string, string][] = [];
-  const seen = new Set<string>();
   const cutoff = opts.olderThanMs === undefined ? -Infinity : (Date.now() - opts.olderThanMs) * 1000;
   let total = 0;
-  for (const [key, segment, bytes, used] of rows) {
-    if (seen.has(String(key))) {
+  for (const [key, segment, bytes, used, duplicate] of rows) {
+    if (duplicate === true) {
       rep.duplicates++;
       continue;
     }
-    seen.add(String(key));
     const b = Number(bytes);
     if (Number(used) < cutoff || (opts.maxBytes !== undefined && total + b > opts.maxBytes)) {
       rep.evicted++;
@@ -164,29 +141,36 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
   }
   rep.entriesAfter = keep.length;
   if (rep.evicted === 0 && rep.duplicates === 0) return rep;
-  const old = store.segmentFiles();
+  // rewrite only the segments that lose entries (the others keep their files and names)
+  const held = new Map<string, number>();
+  for (const [, segment] of rows) held.set(String(segment), (held.get(String(segment)) ?? 0) + 1);
+  const kept = new Map<string, number>();
+  for (const [, segment] of keep) kept.set(segment, (kept.get(segment) ?? 0) + 1);
   const oldUsage = store.usageFiles();
-  if (keep.length > 0) {
-    await withRowsTable(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, async (k) => {
-      const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
-      const tmp = join(store.segments, `.tmp-${name}`);
-      await conn.run(
-        `COPY (SELECT s.* EXCLUDE (filename) FROM read_parquet([${old.map(sqlString).join(', ')}], filename = true) s
-               SEMI JOIN ${k} ON s.key = ${k}.key AND parse_filename(s.filename) = ${k}.segment
-               ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
-      );
-      if (oldUsage.length > 0) {
-        const utmp = join(store.usage, `.tmp-${name}`);
+  await withRowsTable(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, async (k) => {
+    for (const f of store.segmentFiles()) {
+      const n = kept.get(basename(f)) ?? 0;
+      if (n === held.get(basename(f))) continue;
+      if (n > 0) {
+        const tmp = join(store.segments, `.tmp-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
         await conn.run(
-          `COPY (SELECT u.key, max(used_at) AS used_at, CAST(sum(hits) AS BIGINT) AS hits FROM read_parquet([${oldUsage.map(sqlString).join(', ')}]) u
-                 SEMI JOIN ${k} ON u.key = ${k}.key GROUP BY u.key) TO ${sqlString(utmp)} (${PARQUET_OPTIONS})`,
+          `COPY (SELECT s.* FROM read_parquet(${sqlString(f)}) s SEMI JOIN ${k} ON s.key = ${k}.key AND ${k}.segment = ${sqlString(basename(f))}
+                 ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
         );
-        renameSync(utmp, join(store.usage, name));
+        store.adopt(tmp);
       }
-      renameSync(tmp, join(store.segments, name));
-    });
-  }
-  for (const f of [...old, ...oldUsage]) rmSync(f, { force: true });
+      rmSync(f, { force: true });
+    }
+    if (oldUsage.length > 0) {
+      const utmp = join(store.usage, `.tmp-${process.pid}.parquet`);
+      await conn.run(
+        `COPY (SELECT u.key, max(used_at) AS used_at, CAST(sum(hits) AS BIGINT) AS hits FROM read_parquet([${oldUsage.map(sqlString).join(', ')}]) u
+               SEMI JOIN ${k} ON u.key = ${k}.key GROUP BY u.key) TO ${sqlString(utmp)} (${PARQUET_OPTIONS})`,
+      );
+      for (const f of oldUsage) rmSync(f, { force: true });
+      renameSync(utmp, join(store.usage, `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`));
+    }
+  });
   rep.bytesAfter = store.bytes();
   return rep;
 }

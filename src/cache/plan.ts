@@ -10,9 +10,9 @@ import { ACCT_SIZE } from '../backtest/accounting.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type CacheEntry, type CacheStore, entryChecksum, entryKey, sha256 } from './store.js';
-import { type Fingerprints, prefixPrints, type SymbolPrint } from './fingerprint.js';
-import { KERNEL_VERSION } from '../engine/native.js';
+import { withRowsTable } from '../stages/persist/tables.js';
+import { type CacheEntry, type CacheStore, type EntryInput, type KeyTables } from './store.js';
+import { type Fingerprints, prefixPrints } from './fingerprint.js';
 
 export interface TailStart {
   /** bars and last ts the cache holds */
@@ -24,55 +24,77 @@ export interface TailStart {
   accounts: Float64Array;
   /** per set: long, short alerts so far */
   alerts: Uint32Array;
-  /** per set: cached closed trades (CACHED_TRADE_FIELDS each) */
-  trades: Float64Array[];
+  /** per set: cached closed trades (CACHED_TRADE_FIELDS each), when the run computes trades */
+  trades: Float64Array[] | null;
 }
 
 export interface GroupPlan {
-  /** per symbol code: the entry key of each set */
-  keys: string[][];
-  /** symbol codes answered by the cache, with their entries (one per set) */
-  hits: Map<number, CacheEntry[]>;
+  /** symbol codes answered by the cache, ascending */
+  hits: number[];
+  /** a table (code, k, key, filename) of the hits' entries (k: the set's index in the group) */
+  hitTable?: string;
   tails: Map<number, TailStart>;
-  /** entries used (hits and bases), for the usage log */
-  used: string[];
+  /** keys of the entries continued from */
+  bases: string[];
 }
 
+let seq = 0;
+
+/** The group of parameter sets k0 .. k0 + sets.length - 1 of the run's key tables. */
 export async function planGroup(
   conn: DuckDBConnection,
   cache: CacheStore,
   src: BarSource,
   fp: Fingerprints,
+  t: KeyTables,
+  k0: number,
   sets: ParamSet[],
   stateBytes: number[],
   /** per symbol code: 1 when already committed by an earlier run into the same --out */
   done: Uint8Array,
-  /** look entries up (false: only compute keys, to store entries) */
-  serve: boolean,
+  /** the run computes trades: only entries that kept theirs are used, and tails carry them */
+  withTrades: boolean,
 ): Promise<GroupPlan> {
-  const keys = fp.symbols.map((s, c) => sets.map((set) => entryKey(s, fp.prints[c] as SymbolPrint, set)));
-  const plan: GroupPlan = { keys, hits: new Map(), tails: new Map(), used: [] };
-  if (!serve) return plan;
-  const wants: { symbol: string; paramId: string; key: string; print: SymbolPrint; code: number }[] = [];
-  fp.symbols.forEach((symbol, code) => {
-    if (done[code]) return;
-    sets.forEach((set, k) => wants.push({ symbol, paramId: set.id, key: keys[code]?.[k] as string, print: fp.prints[code] as SymbolPrint, code }));
-  });
-  const found = await cache.lookup(conn, wants);
+  const plan: GroupPlan = { hits: [], tails: new Map(), bases: [] };
   const np = sets.length;
-  const bases = new Map<number, CacheEntry[]>();
-  for (let w = 0; w < wants.length; w += np) {
-    const code = (wants[w] as { code: number }).code;
-    const res = found.slice(w, w + np);
-    if (res.every((r) => r.hit)) {
-      plan.hits.set(code, res.map((r) => r.hit as CacheEntry));
-      continue;
-    }
-    const b = res.map((r) => r.base);
-    const b0 = b[0];
-    if (b0 && b.every((e) => e && e.bars === b0.bars && e.lastTs === b0.lastTs)) bases.set(code, b as CacheEntry[]);
+  const doneCodes: number[] = [];
+  done.forEach((d, code) => d && doneCodes.push(code));
+  if (doneCodes.length === fp.symbols.length || cache.segmentFiles().length === 0) return plan;
+  const wants = (more = '') =>
+    `(SELECT p.code, v.k - ${k0} AS k, p.symbol, v.set_sha, p.bars, p.first_ts, p.last_ts, p.h, p.hr FROM ${t.prints} AS p CROSS JOIN ${t.sets} AS v
+      WHERE p.code IS NOT NULL AND v.k >= ${k0} AND v.k < ${k0 + np} ${doneCodes.length > 0 ? `AND p.code NOT IN (${doneCodes.join(', ')})` : ''} ${more})`;
+  const n = `${process.pid}_${++seq}`;
+  const exact = `atc_exact_${n}`;
+  const hits = `atc_hits_${n}`;
+  await cache.findExact(conn, wants(), exact, withTrades);
+  try {
+    // a symbol is a hit when every set has its exact entry (the first of duplicates)
+    await conn.run(
+      `CREATE OR REPLACE TABLE ${hits} AS SELECT code, k, key, min(filename) AS filename FROM ${exact}
+       WHERE code IN (SELECT code FROM ${exact} GROUP BY code HAVING count(DISTINCT k) = ${np}) GROUP BY code, k, key`,
+    );
+    plan.hitTable = hits;
+    const [codes] = (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT code ORDER BY code), [])) AS VARCHAR) FROM ${hits}`)).getRows()[0] ?? ['[]'];
+    plan.hits = JSON.parse(String(codes)) as number[];
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${exact}`);
   }
-  if (bases.size === 0) return finish(plan);
+  if (plan.hits.length + doneCodes.length === fp.symbols.length) return plan;
+  // else, per set, the longest entry that may be a prefix of the new bars
+  const bases = new Map<number, CacheEntry[]>();
+  const found = await cache.findBases(conn, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), withTrades);
+  for (const e of found) {
+    const es = bases.get(e.code) ?? [];
+    es[e.k] = e;
+    bases.set(e.code, es);
+  }
+  for (const [code, es] of bases) {
+    const b0 = es[0];
+    let ok = b0 !== undefined;
+    for (let k = 0; k < np && ok; k++) ok = es[k]?.bars === b0?.bars && es[k]?.lastTs === b0?.lastTs && es[k]?.account.length === ACCT_SIZE;
+    if (!ok) bases.delete(code);
+  }
+  if (bases.size === 0) return plan;
   // The new data must start with exactly the cached bars.
   const prefix = await prefixPrints(conn, src, new Map([...bases].map(([code, es]) => [fp.symbols[code] as string, (es[0] as CacheEntry).lastTs])));
   for (const [code, es] of bases) {
@@ -80,57 +102,47 @@ export async function planGroup(
     const e0 = es[0] as CacheEntry;
     if (!p || p.bars !== e0.bars || p.h !== e0.h || p.hr !== e0.hr || p.firstTs !== e0.firstTs || p.lastTs !== e0.lastTs) bases.delete(code);
   }
-  const states = await cache.readStates(conn, [...bases.values()].flat());
+  const payloads = await cache.readPayloads(conn, [...bases.values()].flat(), withTrades);
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
   for (const [code, es] of bases) {
-    if (!es.every((e, k) => states.get(e.key)?.length === stateBytes[k])) continue;
+    const pl = es.map((e) => payloads.get(e.key));
+    if (!pl.every((x, k) => x !== undefined && x.state.length === stateBytes[k] && (!withTrades || x.trades !== null))) continue;
+    const e0 = es[0] as CacheEntry;
     const t: TailStart = {
-      bars: (es[0] as CacheEntry).bars,
-      lastTs: (es[0] as CacheEntry).lastTs,
-      firstTs: (es[0] as CacheEntry).firstTs,
+      bars: e0.bars,
+      lastTs: e0.lastTs,
+      firstTs: e0.firstTs,
       states: new Uint8Array(recordBytes),
       accounts: new Float64Array(np * ACCT_SIZE),
       alerts: new Uint32Array(np * 2),
-      trades: es.map((e) => e.trades),
+      trades: withTrades ? pl.map((x) => x?.trades as Float64Array) : null,
     };
     let at = 0;
     es.forEach((e, k) => {
-      t.states.set(states.get(e.key) as Uint8Array, at);
+      t.states.set(pl[k]?.state as Uint8Array, at);
       at += stateBytes[k] as number;
       t.accounts.set(e.account, k * ACCT_SIZE);
       t.alerts[k * 2] = e.alerts[0];
       t.alerts[k * 2 + 1] = e.alerts[1];
     });
     plan.tails.set(code, t);
-    plan.used.push(...es.map((e) => e.key));
+    plan.bases.push(...es.map((e) => e.key));
   }
-  return finish(plan);
-}
-
-function finish(plan: GroupPlan): GroupPlan {
-  for (const es of plan.hits.values()) plan.used.push(...es.map((e) => e.key));
   return plan;
 }
 
-/** Everything an entry needs besides what the run computes anyway. */
-export interface EntryInput {
-  key: string;
-  symbol: string;
-  paramId: string;
-  print: SymbolPrint;
-  lastClose: number;
-  alerts: [number, number];
-  last: Float64Array;
-  account: Float64Array;
-  trades: Float64Array;
-  state: Uint8Array;
+/** Log the uses of the plan's entries (hits and bases). */
+export async function recordPlanUse(conn: DuckDBConnection, cache: CacheStore, plan: GroupPlan): Promise<void> {
+  await withRowsTable(conn, [['key', 'VARCHAR']], plan.bases.map((k) => [k]), (t) =>
+    cache.recordUse(conn, `SELECT key FROM ${t}${plan.hitTable ? ` UNION ALL SELECT key FROM ${plan.hitTable}` : ''}`),
+  );
 }
 
-const SEGMENT_ENTRIES = 1000;
+const SEGMENT_ENTRIES = 2000;
 
 /** Buffers finished entries and writes them as segments (a kill loses at most the buffer). */
 export class CacheWriter {
-  private buf: { entry: Omit<CacheEntry, 'file'>; state: Uint8Array }[] = [];
+  private buf: EntryInput[] = [];
   private bytes = 0;
   private last = Date.now();
   stored = 0;
@@ -138,29 +150,14 @@ export class CacheWriter {
   constructor(
     readonly store: CacheStore,
     private readonly conn: DuckDBConnection,
+    /** the run's fingerprints and sets (keyTables) */
+    private readonly keys: KeyTables,
     private readonly flushMs = 10_000,
   ) {}
 
-  add(i: EntryInput): void {
-    const base = {
-      key: i.key,
-      symbol: i.symbol,
-      paramId: i.paramId,
-      kernel: KERNEL_VERSION,
-      bars: i.print.bars,
-      firstTs: i.print.firstTs,
-      lastTs: i.print.lastTs,
-      lastClose: i.lastClose,
-      h: i.print.h,
-      hr: i.print.hr,
-      alerts: i.alerts,
-      last: i.last,
-      account: i.account,
-      trades: i.trades,
-      stateSha: sha256(i.state),
-    };
-    this.buf.push({ entry: { ...base, checksum: entryChecksum(base) }, state: i.state });
-    this.bytes += i.state.byteLength + 400 + i.trades.byteLength;
+  add(e: EntryInput): void {
+    this.buf.push(e);
+    this.bytes += e.state.byteLength + 600 + (e.trades?.byteLength ?? 0);
   }
 
   async maybeFlush(): Promise<void> {
@@ -173,7 +170,7 @@ export class CacheWriter {
     this.bytes = 0;
     this.last = Date.now();
     // in segments of bounded size: DuckDB stages each one in memory before writing it
-    for (let i = 0; i < b.length; i += SEGMENT_ENTRIES) await this.store.writeSegment(this.conn, b.slice(i, i + SEGMENT_ENTRIES));
+    for (let i = 0; i < b.length; i += SEGMENT_ENTRIES) await this.store.writeSegment(this.conn, this.keys, b.slice(i, i + SEGMENT_ENTRIES));
     this.stored += b.length;
   }
 }

@@ -10,11 +10,14 @@
 //
 // An entry is one symbol under one parameter set: key = sha256 of canonical JSON of {the
 // symbol's bar fingerprint, the parameter set (profile included), the kernel version}. It
-// holds what the run's tables are made of (last outputs, alert counts, the account, closed
-// trades) and the kernel state after the last bar, from which an incremental update continues.
-// Every entry carries a sha256 checksum over all of it (the state through its own sha256);
-// an entry that fails it, or a segment that cannot be read, is reported, dropped and
-// recomputed, never used.
+// holds the symbol's summary and stats rows as typed columns (a hit is copied into the run's
+// tables by SQL, never decoded row by row), its account and the kernel state after the last
+// bar (from which an incremental update continues), and its closed trades when the run that
+// stored it computed trades (a run that wants trades uses only such entries).
+// Segments are content-addressed: a segment is named by the sha256 of its bytes, which every
+// entry in it is checked against (once per process) before any of it is used; a segment that
+// fails (altered, truncated) or cannot be read is reported, dropped and its entries recomputed,
+// never used.
 //
 // Files are only ever added by runs (unique names, rename into place), so any number of runs
 // and warm jobs share a cache safely. Only gc, verify and clear remove or rewrite files; they
@@ -23,44 +26,48 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, closeSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ACCT_SIZE } from '../backtest/accounting.js';
 import { canonicalSet, type ParamSet } from '../config/grid.js';
 import { sqlString } from '../data/duckdb.js';
-import { LAST_FIELDS } from '../engine/job.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { AtcError } from '../errors.js';
-import { withRowsTable, writeRows } from '../stages/persist/tables.js';
-import type { SymbolPrint } from './fingerprint.js';
+import { PARQUET_OPTIONS, STATS_PART_COLUMNS, SUMMARY_COLUMNS } from '../results/schema.js';
+import { RowsWriter } from '../stages/persist/tables.js';
 
-export const CACHE_FORMAT = 'atc-cache/1';
+export const CACHE_FORMAT = 'atc-cache/2';
 /** Fields of one cached closed trade: side, entryTs, entryPrice, exitTs, exitPrice, barsHeld, return. */
 export const CACHED_TRADE_FIELDS = 7;
 
+/** Names of the stats part columns in a segment (prefixed: `bars` is also the entry's). */
+export const statColumn = (name: string): string => `st_${name}`;
+/** Summary row columns an entry holds as they are (the rest: symbol, param_id, timestamps, trend). */
+const SUMMARY_VALUE_COLUMNS = SUMMARY_COLUMNS.slice(4, 15);
+/** Stats part row columns an entry holds (all but symbol and param_id). */
+const STATS_VALUE_COLUMNS = STATS_PART_COLUMNS.slice(2).map(([n, t]): [string, string] => [statColumn(n), t]);
+
+/** The columns of a segment: one entry per row. */
 export const SEGMENT_COLUMNS: [string, string][] = [
   ['key', 'VARCHAR'],
   ['symbol', 'VARCHAR'],
   ['param_id', 'VARCHAR'],
+  ['set_sha', 'VARCHAR'],
   ['kernel', 'VARCHAR'],
+  ['has_trades', 'BOOLEAN'],
   ['bars', 'BIGINT'],
   ['first_ts', 'BIGINT'],
   ['last_ts', 'BIGINT'],
-  ['last_close', 'DOUBLE'],
   ['h', 'VARCHAR'],
   ['hr', 'VARCHAR'],
-  ['long_alerts', 'BIGINT'],
-  ['short_alerts', 'BIGINT'],
-  ['last', 'BLOB'],
+  ...SUMMARY_VALUE_COLUMNS,
+  ...STATS_VALUE_COLUMNS,
   ['account', 'BLOB'],
   ['trades', 'BLOB'],
   ['state', 'BLOB'],
-  ['state_sha', 'VARCHAR'],
   ['created', 'TIMESTAMP'],
-  ['checksum', 'VARCHAR'],
 ];
-/** Every column but the state (what a lookup reads). */
-export const META = SEGMENT_COLUMNS.map(([n]) => n).filter((n) => n !== 'state');
+/** What a run appends per entry; the key and fingerprint come from its key tables. */
+const APPEND_COLUMNS: [string, string][] = [['code', 'INTEGER'], ['k', 'INTEGER'], ...SEGMENT_COLUMNS.slice(11, -1)];
 
 export const USAGE_COLUMNS: [string, string][] = [
   ['key', 'VARCHAR'],
@@ -68,28 +75,34 @@ export const USAGE_COLUMNS: [string, string][] = [
   ['hits', 'BIGINT'],
 ];
 
+/** An entry as an incremental update continues from it. */
 export interface CacheEntry {
   key: string;
   symbol: string;
   paramId: string;
-  /** the kernel version that computed it (only entries of this tool's kernel are looked up) */
-  kernel: string;
   bars: number;
   firstTs: number;
   lastTs: number;
-  lastClose: number;
   h: string;
   hr: string;
   alerts: [number, number];
-  /** LAST_FIELDS values after the last bar */
-  last: Float64Array;
   account: Float64Array;
-  /** CACHED_TRADE_FIELDS per closed trade */
-  trades: Float64Array;
-  stateSha: string;
-  checksum: string;
   /** the segment it was read from */
-  file?: string;
+  file: string;
+}
+
+/** What a finished (symbol, set) stores. */
+export interface EntryInput {
+  /** symbol code and parameter set index in the run's keys table */
+  code: number;
+  k: number;
+  /** its summary row and stats part row, as the run writes them */
+  summary: readonly unknown[];
+  stats: readonly unknown[];
+  account: Float64Array;
+  /** closed trades (CACHED_TRADE_FIELDS each), when the run computes trades */
+  trades: Float64Array | null;
+  state: Uint8Array;
 }
 
 /** $ATC_CACHE_DIR (`off`: no cache unless --cache names one), else the user's cache folder. */
@@ -101,29 +114,39 @@ export function defaultCacheDir(): string | undefined {
   return join(base, 'atc-backtest');
 }
 
-/** The entry key of `symbol` (with bars `print`) under parameter set `set`. */
-export function entryKey(symbol: string, print: SymbolPrint, set: ParamSet): string {
-  const canon = JSON.stringify({
-    format: CACHE_FORMAT,
-    kernel: KERNEL_VERSION,
-    set: JSON.parse(canonicalSet(set.params, set.trade)) as unknown,
-    data: { symbol, bars: print.bars, first: print.firstTs, last: print.lastTs, h: print.h, hr: print.hr },
+/**
+ * A run's fingerprint table (fingerprintSource: code, symbol, bars, first_ts, last_ts, h, hr)
+ * and its parameter sets as SQL (k = index in the run, param_id, set_sha = sha256 of the
+ * canonical set, head = the canonical JSON of the key up to the data).
+ */
+export interface KeyTables {
+  prints: string;
+  sets: string;
+}
+
+export function keyTables(prints: string, sets: readonly ParamSet[]): KeyTables {
+  const rows = sets.map((s, k) => {
+    const canon = canonicalSet(s.params, s.trade);
+    const head = `{"format":${JSON.stringify(CACHE_FORMAT)},"kernel":${JSON.stringify(KERNEL_VERSION)},"set":${canon},"data":`;
+    return `(${k}, ${sqlString(s.id)}, ${sqlString(createHash('sha256').update(canon).digest('hex'))}, ${sqlString(head)})`;
   });
-  return createHash('sha256').update(canon).digest('hex');
+  return { prints, sets: `(SELECT CAST(k AS INTEGER) AS k, param_id, set_sha, head FROM (VALUES ${rows.join(', ')}) AS v(k, param_id, set_sha, head))` };
+}
+
+/**
+ * The entry key of fingerprint row `p` under set row `s` (keyTables): sha256 of the canonical
+ * JSON {format, kernel, set, data}, built by DuckDB. A lookup compares the fields it hashes
+ * (all stored in the entry) instead of recomputing it.
+ */
+function keySql(p: string, s: string): string {
+  const num = (c: string) => `coalesce(CAST(${p}.${c} AS VARCHAR), 'null')`;
+  // h and hr are decimal integers: no escaping needed
+  return `sha256(${s}.head || '{"symbol":' || CAST(to_json(${p}.symbol) AS VARCHAR) || ',"bars":' || ${num('bars')} || ',"first":' || ${num('first_ts')} || ',"last":' || ${num('last_ts')} || ',"h":"' || ${p}.h || '","hr":"' || ${p}.hr || '"}}')`;
 }
 
 const bytesOf = (a: Float64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength - (b.byteLength % 8)));
-
-export function entryChecksum(e: Omit<CacheEntry, 'checksum' | 'file'>): string {
-  const h = createHash('sha256');
-  const lc = new Float64Array([e.lastClose]);
-  h.update(`${e.key}\n${e.symbol}\n${e.paramId}\n${e.kernel}\n${e.bars}\n${e.firstTs}\n${e.lastTs}\n${e.h}\n${e.hr}\n${e.alerts[0]}\n${e.alerts[1]}\n${e.stateSha}\n`);
-  for (const a of [lc, e.last, e.account, e.trades]) h.update(bytesOf(a)).update('\n');
-  return h.digest('hex');
-}
-
-export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+export const f64 = (b: Uint8Array): Float64Array => new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength - (b.byteLength % 8)));
+export const blobBytes = (v: unknown): Uint8Array => (v as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0);
 
 const pidAlive = (pid: number): boolean => {
   try {
@@ -134,13 +157,6 @@ const pidAlive = (pid: number): boolean => {
   }
 };
 
-export interface LookupResult {
-  /** an entry for exactly these bars */
-  hit?: CacheEntry;
-  /** else the longest entry for the same symbol and set whose bars may be a prefix of these */
-  base?: CacheEntry;
-}
-
 export class CacheStore {
   readonly segments: string;
   readonly usage: string;
@@ -149,6 +165,8 @@ export class CacheStore {
   private lockFile: string | undefined;
   /** segments found corrupt and dropped while this store was open */
   dropped: string[] = [];
+  /** segments whose bytes matched their name in this process */
+  private readonly verified = new Set<string>();
 
   private constructor(
     readonly dir: string,
@@ -254,146 +272,173 @@ export class CacheStore {
     this.dropped.push(file);
   }
 
-  /** Read entries (without states) matching `where`, dropping unreadable segments and entries that fail their checksum. */
-  async readEntries(conn: DuckDBConnection, from: (files: string) => string, where = 'true'): Promise<CacheEntry[]> {
+  /** The entries as a relation (with `filename`), empty with the right columns when there are none. */
+  entriesSql(files = this.segmentFiles()): string {
+    if (files.length > 0) return `read_parquet([${files.map(sqlString).join(', ')}], filename = true)`;
+    return `(SELECT ${SEGMENT_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS "${n}"`).join(', ')}, CAST(NULL AS VARCHAR) AS filename WHERE false)`;
+  }
+
+  /**
+   * Check segments against their names (the sha256 of their bytes), once per process; drop
+   * those that fail. Returns the files dropped.
+   */
+  verify(files: Iterable<string>): string[] {
+    const bad: string[] = [];
+    for (const f of files) {
+      if (this.verified.has(f)) continue;
+      let sha: string | undefined;
+      try {
+        sha = createHash('sha256').update(readFileSync(f)).digest('hex');
+      } catch {
+        sha = undefined; // gone (dropped by another run, or gc): reads of it fail and are retried
+      }
+      if (sha === basename(f, '.parquet')) this.verified.add(f);
+      else {
+        this.dropSegment(f, sha === undefined ? 'cannot be read' : 'its bytes do not match its sha256');
+        bad.push(f);
+      }
+    }
+    return bad;
+  }
+
+  /**
+   * Run `query` over the segments until every segment it used (`files` of its result) is
+   * verified: a segment that fails (or cannot be read) is dropped and the query run again.
+   */
+  private async verifiedQuery<T>(query: (segments: string) => Promise<T>, used: (r: T) => Promise<string[]> | string[]): Promise<T> {
     for (;;) {
       const files = this.segmentFiles();
-      if (files.length === 0) return [];
-      const list = `read_parquet([${files.map(sqlString).join(', ')}], filename = true)`;
-      let rows: unknown[][];
+      let r: T;
       try {
-        rows = (await conn.runAndReadAll(`SELECT ${META.map((c) => `s.${c}`).join(', ')}, s.filename FROM ${from(list)} WHERE ${where}`)).getRows();
+        r = await query(this.entriesSql(files));
       } catch (e) {
-        // find the segment that cannot be read, drop it and try again
-        let found = false;
-        for (const f of files) {
-          try {
-            await conn.run(`SELECT ${META.join(', ')} FROM read_parquet(${sqlString(f)})`);
-          } catch (e2) {
-            this.dropSegment(f, (e2 as Error).message.split('\n')[0] ?? 'unreadable');
-            found = true;
-          }
-        }
-        if (!found) throw new AtcError('ATC_ERR_CACHE', `${this.dir}: ${(e as Error).message}`, { cause: e });
+        if (this.verify(files).length === 0) throw new AtcError('ATC_ERR_CACHE', `${this.dir}: ${(e as Error).message}`, { cause: e });
         continue;
       }
-      const entries: CacheEntry[] = [];
-      const bad = new Set<string>();
-      for (const r of rows) {
-        const e = rowEntry(r);
-        if (e.checksum !== entryChecksum(e) || e.last.length !== LAST_FIELDS || e.account.length !== ACCT_SIZE) bad.add(e.file as string);
-        else entries.push(e);
-      }
-      if (bad.size === 0) return entries;
-      for (const f of bad) this.dropSegment(f, 'an entry fails its checksum');
+      if (this.verify(await used(r)).length === 0) return r;
     }
   }
 
-  /** Per wanted (symbol, set, key): the exact entry, or the best base for an incremental update. */
-  async lookup(conn: DuckDBConnection, wants: { symbol: string; paramId: string; key: string; print: SymbolPrint }[]): Promise<LookupResult[]> {
-    const out: LookupResult[] = wants.map(() => ({}));
-    if (wants.length === 0 || this.segmentFiles().length === 0) return out;
-    const pairs = new Map<string, [string, string]>();
-    for (const w of wants) pairs.set(`${w.symbol}\u0000${w.paramId}`, [w.symbol, w.paramId]);
-    const entries = await withRowsTable(conn, [['symbol', 'VARCHAR'], ['param_id', 'VARCHAR']], [...pairs.values()], (table) =>
-      this.readEntries(
-        conn,
-        (list) => `${list} AS s SEMI JOIN ${table} AS w ON s.symbol = w.symbol AND s.param_id = w.param_id`,
-        `s.kernel = ${sqlString(KERNEL_VERSION)}`,
-      ),
+  /**
+   * Table `into` (code, k, key, filename): the entries of exactly the bars and sets of `wants`
+   * (code, k, symbol, set_sha, bars, first_ts, last_ts, h, hr): every field the key hashes
+   * equal, so the key is equal.
+   */
+  async findExact(conn: DuckDBConnection, wants: string, into: string, withTrades: boolean): Promise<void> {
+    await this.verifiedQuery(
+      (segs) =>
+        conn.run(
+          `CREATE OR REPLACE TABLE ${into} AS SELECT w.code, w.k, s.key, s.filename FROM ${segs} AS s JOIN ${wants} AS w
+           ON s.symbol = w.symbol AND s.set_sha = w.set_sha AND s.bars = w.bars AND s.first_ts = w.first_ts AND s.last_ts = w.last_ts AND s.h = w.h AND s.hr = w.hr
+           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}`,
+        ),
+      async () => (await conn.runAndReadAll(`SELECT DISTINCT filename FROM ${into}`)).getRows().map((r) => String(r[0])),
     );
-    const by = new Map<string, CacheEntry[]>();
-    for (const e of entries) {
-      const k = `${e.symbol}\u0000${e.paramId}`;
-      by.set(k, [...(by.get(k) ?? []), e]);
-    }
-    wants.forEach((w, i) => {
-      const cands = by.get(`${w.symbol}\u0000${w.paramId}`) ?? [];
-      const hit = cands.find((e) => e.key === w.key);
-      if (hit) {
-        (out[i] as LookupResult).hit = hit;
-        return;
-      }
-      let base: CacheEntry | undefined;
-      for (const e of cands) if (e.bars < w.print.bars && e.lastTs < w.print.lastTs && e.firstTs === w.print.firstTs && (!base || e.bars > base.bars)) base = e;
-      if (base) (out[i] as LookupResult).base = base;
-    });
-    return out;
   }
 
-  /** The kernel states of `entries` (verified against their sha256), by key; a missing or bad one is absent. */
-  async readStates(conn: DuckDBConnection, entries: CacheEntry[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    const byFile = new Map<string, CacheEntry[]>();
-    for (const e of entries) byFile.set(e.file as string, [...(byFile.get(e.file as string) ?? []), e]);
-    for (const [file, es] of byFile) {
+  /**
+   * Per wanted (code, k) of `wants` (code, k, symbol, set_sha, bars, first_ts, last_ts), the
+   * longest entry of the same symbol and set that may be a prefix of its bars.
+   */
+  async findBases(conn: DuckDBConnection, wants: string, withTrades: boolean): Promise<(CacheEntry & { code: number; k: number })[]> {
+    const rows = await this.verifiedQuery(
+      async (segs) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT w.code, w.k, s.key, s.symbol, s.param_id, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
+             FROM ${segs} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
+             WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
+               AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts
+             QUALIFY row_number() OVER (PARTITION BY w.code, w.k ORDER BY s.bars DESC, s.filename) = 1`,
+          )
+        ).getRows(),
+      (rows) => [...new Set(rows.map((r) => String(r[13])))],
+    );
+    return rows.map((r) => ({
+      code: Number(r[0]),
+      k: Number(r[1]),
+      key: String(r[2]),
+      symbol: String(r[3]),
+      paramId: String(r[4]),
+      bars: Number(r[5]),
+      firstTs: Number(r[6]),
+      lastTs: Number(r[7]),
+      h: String(r[8]),
+      hr: String(r[9]),
+      alerts: [Number(r[10]), Number(r[11])],
+      account: f64(blobBytes(r[12])),
+      file: String(r[13]),
+    }));
+  }
+
+  /** The kernel states (and, `withTrades`, closed trades) of `entries`, by key; one whose segment fails is absent. */
+  async readPayloads(conn: DuckDBConnection, entries: readonly { key: string; file: string }[], withTrades: boolean): Promise<Map<string, { state: Uint8Array; trades: Float64Array | null }>> {
+    const out = new Map<string, { state: Uint8Array; trades: Float64Array | null }>();
+    const byFile = new Map<string, string[]>();
+    for (const e of entries) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e.key]);
+    for (const [file, keys] of byFile) {
+      if (this.verify([file]).length > 0) continue;
       let rows: unknown[][];
       try {
-        rows = (await conn.runAndReadAll(`SELECT key, checksum, state FROM read_parquet(${sqlString(file)}) WHERE key IN (${es.map((e) => sqlString(e.key)).join(', ')})`)).getRows();
+        rows = (await conn.runAndReadAll(`SELECT key, state, ${withTrades ? 'trades' : 'NULL'} FROM read_parquet(${sqlString(file)}) WHERE key IN (${keys.map(sqlString).join(', ')})`)).getRows();
       } catch (e) {
         this.dropSegment(file, (e as Error).message.split('\n')[0] ?? 'unreadable');
         continue;
       }
-      const want = new Map(es.map((e) => [`${e.key}/${e.checksum}`, e]));
-      for (const [key, checksum, state] of rows) {
-        const e = want.get(`${String(key)}/${String(checksum)}`);
-        const bytes = (state as { bytes: Uint8Array } | null)?.bytes;
-        if (!e || !bytes) continue;
-        if (sha256(bytes) !== e.stateSha) {
-          this.dropSegment(file, `the state of ${e.symbol} fails its checksum`);
-          break;
-        }
-        out.set(e.key, bytes);
-      }
+      for (const [key, state, trades] of rows) out.set(String(key), { state: blobBytes(state), trades: trades === null ? null : f64(blobBytes(trades)) });
     }
     return out;
   }
 
-  /** Record uses of entries (last used, hits). */
-  async recordUse(conn: DuckDBConnection, keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const now = Date.now() * 1000;
+  /** Record a use of every entry whose key `keysSql` (a SELECT with a `key` column) returns. */
+  async recordUse(conn: DuckDBConnection, keysSql: string): Promise<void> {
     const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
     const tmp = join(this.usage, `.tmp-${name}`);
-    await writeRows(conn, USAGE_COLUMNS, keys.map((k) => [k, now, 1]), tmp);
-    renameSync(tmp, join(this.usage, name));
+    const r = await conn.runAndReadAll(
+      `COPY (SELECT key, make_timestamp(${Date.now() * 1000}) AS used_at, CAST(1 AS BIGINT) AS hits FROM (${keysSql})) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
+    );
+    if (Number(r.getRows()[0]?.[0] ?? 0) > 0) renameSync(tmp, join(this.usage, name));
+    else rmSync(tmp, { force: true });
   }
 
-  /** Write entries (with their states) as one new segment. */
-  async writeSegment(conn: DuckDBConnection, entries: { entry: Omit<CacheEntry, 'file'>; state: Uint8Array }[]): Promise<string | undefined> {
+  /** Write entries (with their states) as one new segment, named by the sha256 of its bytes. */
+  async writeSegment(conn: DuckDBConnection, t: KeyTables, entries: readonly EntryInput[]): Promise<string | undefined> {
     if (entries.length === 0) return undefined;
-    const now = Date.now() * 1000;
-    const rows = entries.map(({ entry: e, state }) => [
-      e.key,
-      e.symbol,
-      e.paramId,
-      e.kernel,
-      e.bars,
-      e.firstTs,
-      e.lastTs,
-      e.lastClose,
-      e.h,
-      e.hr,
-      e.alerts[0],
-      e.alerts[1],
-      bytesOf(e.last),
-      bytesOf(e.account),
-      bytesOf(e.trades),
-      state,
-      e.stateSha,
-      now,
-      e.checksum,
-    ]);
-    const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
-    const tmp = join(this.segments, `.tmp-${name}`);
+    const tmp = join(this.segments, `.tmp-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
     try {
-      await writeRows(conn, SEGMENT_COLUMNS, rows, tmp);
-      renameSync(tmp, join(this.segments, name));
+      const w = await RowsWriter.open(conn, APPEND_COLUMNS);
+      for (const e of entries) {
+        w.append([e.code, e.k, ...e.summary.slice(4, 15), ...e.stats.slice(2), bytesOf(e.account), e.trades ? bytesOf(e.trades) : null, e.state]);
+      }
+      const expr: Record<string, string> = {
+        key: keySql('p', 's'),
+        kernel: sqlString(KERNEL_VERSION),
+        has_trades: 'v.trades IS NOT NULL',
+        created: `make_timestamp(${Date.now() * 1000})`,
+        symbol: 'p.symbol',
+        param_id: 's.param_id',
+        set_sha: 's.set_sha',
+      };
+      const cols = SEGMENT_COLUMNS.map(([n], i) => `${expr[n] ?? `${i < 11 ? 'p' : 'v'}."${n}"`} AS "${n}"`);
+      await w.use((v) =>
+        conn.run(
+          `COPY (SELECT ${cols.join(', ')} FROM ${v} AS v JOIN ${t.prints} AS p USING (code) JOIN ${t.sets} AS s USING (k) ORDER BY p.symbol, s.param_id)
+           TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
+        ),
+      );
+      return this.adopt(tmp);
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;
     }
-    return name;
+  }
+
+  /** Move a finished segment file into the cache under its sha256. */
+  adopt(tmp: string): string {
+    const file = join(this.segments, `${createHash('sha256').update(readFileSync(tmp)).digest('hex')}.parquet`);
+    renameSync(tmp, file);
+    this.verified.add(file);
+    return file;
   }
 
   /** Total bytes of the cache's files. */
@@ -403,29 +448,3 @@ export class CacheStore {
     return n;
   }
 }
-
-/** An entry from a row of META columns then the segment's file name. */
-export function rowEntry(r: unknown[]): CacheEntry {
-  const m = Object.fromEntries([...META, 'filename'].map((c, i) => [c, r[i]])) as Record<string, unknown>;
-  const blob = (v: unknown): Float64Array => f64((v as { bytes: Uint8Array } | null)?.bytes ?? new Uint8Array(0));
-  return {
-    key: String(m.key),
-    symbol: String(m.symbol),
-    paramId: String(m.param_id),
-    kernel: String(m.kernel),
-    bars: Number(m.bars),
-    firstTs: Number(m.first_ts),
-    lastTs: Number(m.last_ts),
-    lastClose: Number(m.last_close),
-    h: String(m.h),
-    hr: String(m.hr),
-    alerts: [Number(m.long_alerts), Number(m.short_alerts)],
-    last: blob(m.last),
-    account: blob(m.account),
-    trades: blob(m.trades),
-    stateSha: String(m.state_sha),
-    checksum: String(m.checksum),
-    file: String(m.filename),
-  };
-}
-

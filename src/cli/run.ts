@@ -13,6 +13,8 @@ import { sqlCommand } from './commands/sql.js';
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** the exit code of a command that ran but found a failure to report (e.g. `cache verify`) */
+  status?: number;
 }
 
 const defaultIo: Io = {
@@ -22,8 +24,9 @@ const defaultIo: Io = {
 
 export type Command = (y: Argv, io: Io) => Argv;
 
-export async function run(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promise<number> {
   let code = 0;
+  const io: Io = { ...ioIn, status: 0 };
   const y = yargs([...argv])
     .scriptName('atc')
     .usage('$0 <command> [options]\n\nOut-of-core batch backtesting with the Adaptive Trend Classification.')
@@ -45,6 +48,7 @@ export async function run(argv: readonly string[], io: Io = defaultIo): Promise<
       helpShown = output;
     });
     if (helpShown) io.out(helpShown + '\n');
+    code = io.status ?? 0;
   } catch (e) {
     code = report(e, io);
   }

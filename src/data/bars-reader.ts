@@ -134,7 +134,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
     if (opts.order === 'file') {
       expected = index.totalRows;
       yield* stream(select(''));
-    } else if (!src.symbolSorted) {
+    } else if (!(await src.symbolSorted())) {
       expected = index.totalRows - rowsDone(index, opts.done);
       yield* stream(select('', 'ORDER BY s NULLS FIRST, t NULLS FIRST'));
     } else {

@@ -20,8 +20,9 @@ export interface BarSource {
   symbolSql: string;
   /** the Parquet row-group statistics show rows grouped by symbol in ascending order across
    *  row groups and files: symbol ranges can be read with filter pushdown, in file order.
-   *  Otherwise the reader asks DuckDB to sort by symbol, ts. */
-  symbolSorted: boolean;
+   *  Otherwise the reader asks DuckDB to sort by symbol, ts. (Read from the footers when first
+   *  asked: a run answered by the cache never asks.) */
+  symbolSorted: () => Promise<boolean>;
 }
 
 function listParquet(dir: string): string[] {
@@ -95,7 +96,8 @@ export async function openBarSource(conn: DuckDBConnection, spec: string): Promi
   if (!NUMERIC_TYPES.test(close.type)) {
     throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "close" is ${close.type}, expected a number`, { file: spec });
   }
-  const symbolSorted = await rowGroupsAscend(conn, files);
+  let sorted: Promise<boolean> | undefined;
+  const symbolSorted = (): Promise<boolean> => (sorted ??= rowGroupsAscend(conn, files));
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
   return { spec, files, relation, tsSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
 }

@@ -49,11 +49,22 @@ async function one(conn: DuckDBConnection, sql: string): Promise<unknown[]> {
   return (await conn.runAndReadAll(sql)).getRows()[0] ?? [];
 }
 
-export async function finalizeRun(conn: DuckDBConnection, rd: RunDir, o: { outputs: readonly OutputKind[]; sets: readonly ParamSet[]; capital: number }): Promise<Totals> {
+export async function finalizeRun(
+  conn: DuckDBConnection,
+  rd: RunDir,
+  o: {
+    outputs: readonly OutputKind[];
+    sets: readonly ParamSet[];
+    capital: number;
+    /** SELECTs of summary and stats part rows answered by the cache (not committed as parts) */
+    cached?: { summary: string[]; stats: string[] };
+  },
+): Promise<Totals> {
   const dir = rd.dir;
   const has = (k: OutputKind): boolean => o.outputs.includes(k);
-  const summary = parts(rd, 'parts/summary', SUMMARY_COLUMNS);
-  const stats = parts(rd, 'parts/stats', STATS_PART_COLUMNS);
+  const withCached = (rel: string, sqls: string[] = []) => (sqls.length === 0 ? rel : `(SELECT * FROM ${rel} UNION ALL ${sqls.map((q) => `(${q})`).join(' UNION ALL ')})`);
+  const summary = withCached(parts(rd, 'parts/summary', SUMMARY_COLUMNS), o.cached?.summary);
+  const stats = withCached(parts(rd, 'parts/stats', STATS_PART_COLUMNS), o.cached?.stats);
 
   if (has('summary')) await copyTo(conn, `SELECT * FROM ${summary} ORDER BY symbol, param_id`, join(dir, 'summary.parquet'));
   if (has('stats')) await copyTo(conn, `SELECT ${STATS_COLUMNS.map(([n]) => sqlIdent(n)).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet'));
@@ -64,7 +75,9 @@ export async function finalizeRun(conn: DuckDBConnection, rd: RunDir, o: { outpu
   await copyTo(conn, `SELECT * FROM ${parts(rd, 'rejects', REJECT_COLUMNS)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet'));
 
   const first = (o.sets[0] as ParamSet).id;
-  const [symbols, bars] = await one(conn, `SELECT count(*), coalesce(sum(bars), 0) FROM ${summary} WHERE param_id = ${sqlString(first)}`);
+  // counted from summary.parquet when written (cheaper than its parts and the cache's rows again)
+  const counted = has('summary') ? `read_parquet(${sqlString(join(dir, 'summary.parquet'))})` : summary;
+  const [symbols, bars] = await one(conn, `SELECT count(*), coalesce(sum(bars), 0) FROM ${counted} WHERE param_id = ${sqlString(first)}`);
   const rej = join(dir, 'rejects.parquet');
   const [rejects, skipped] = await one(conn, `SELECT count(*), count(*) FILTER (WHERE action = 'skipped symbol') FROM ${sqlString(rej)}`);
   return { symbols: Number(symbols), bars: Number(bars), rejects: Number(rejects), symbolsSkipped: Number(skipped) };

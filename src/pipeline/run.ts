@@ -33,8 +33,8 @@ import { SignalsWriter } from '../stages/persist/signals.js';
 import { packageInfo } from '../util/package-root.js';
 import { finalizeRun } from './finalize.js';
 import { type Fingerprints, fingerprintSource } from '../cache/fingerprint.js';
-import { CacheWriter, type GroupPlan, planGroup } from '../cache/plan.js';
-import { CacheStore } from '../cache/store.js';
+import { CacheWriter, type GroupPlan, planGroup, recordPlanUse } from '../cache/plan.js';
+import { CacheStore, keyTables } from '../cache/store.js';
 import { Progress, type ProgressMode } from './progress.js';
 
 export const OUTPUTS = ['summary', 'signals', 'stats', 'trades', 'portfolio'] as const;
@@ -188,9 +188,11 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       (pool ??= new KernelPool({ engine: engine.engine, simdPath: o.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity }));
     const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity) : undefined;
     const wconn = await db.connect();
-    const wants: TaskWants = { trades: o.outputs.includes('trades') || cache !== undefined, portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
-    const writer = cache ? new CacheWriter(cache, wconn) : undefined;
+    const wants: TaskWants = { trades: o.outputs.includes('trades'), portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
+    const keys = cache && prints ? keyTables(prints.table, o.sets) : undefined;
+    const writer = cache && keys ? new CacheWriter(cache, wconn, keys) : undefined;
 
+    const cachedRows = { summary: [] as string[], stats: [] as string[] };
     for (const [g, sets] of groups.entries()) {
       const doneSet = rd.doneSymbols(g);
       result.resumedSymbols += doneSet.size;
@@ -201,7 +203,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
       let plan: GroupPlan | undefined;
       const tl = performance.now();
-      if (cache && prints && writer) plan = await planGroup(db.conn, cache, src, prints, sets, stateBytes, done, serve);
+      if (cache && prints && keys && serve) plan = await planGroup(wconn, cache, src, prints, keys, g * groupSize, sets, stateBytes, done, wants.trades);
       if (result.cache) result.cache.lookupSeconds += (performance.now() - tl) / 1000;
       const persister = new ResultsPersister({
         rd,
@@ -219,18 +221,22 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
           result.commits++;
           progress.add(n, bars);
         },
-        cache: plan && writer && prints ? { writer, keys: plan.keys, prints: prints.prints, stateBytes } : undefined,
+        cache: writer ? { writer, k0: g * groupSize, stateBytes } : undefined,
       });
       const continueFrom = new Map<number, { bars: number; lastTs: number }>();
       if (plan && result.cache) {
-        const hits = [...plan.hits].map(([code, entries]) => ({ symbol: symbols[code] as string, entries }));
-        await persister.persistCached(hits);
-        for (const [code] of plan.hits) done[code] = 1;
+        if (plan.hitTable) {
+          let bars = 0;
+          for (const code of plan.hits) bars += index.rows[code] as number;
+          const committed = await persister.persistCached(plan.hitTable, plan.hits.map((code) => symbols[code] as string), bars);
+          if (!committed) progress.add(plan.hits.length, bars);
+        }
+        for (const code of plan.hits) done[code] = 1;
         for (const [code, t] of plan.tails) {
           persister.seed(symbols[code] as string, t);
           continueFrom.set(code, { bars: t.bars, lastTs: t.lastTs });
         }
-        result.cache.hits += plan.hits.size * sets.length;
+        result.cache.hits += plan.hits.length * sets.length;
         result.cache.incremental += plan.tails.size * sets.length;
         let todo = 0;
         done.forEach((d) => (todo += d ? 0 : 1));
@@ -243,10 +249,10 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         await runPass(o, p, db, src, index, done, minBars, dispatcher, persister, result, continueFrom);
       }
       await persister.checkpoint(true);
-      if (writer && cache && plan) {
-        await writer.flush();
-        await cache.recordUse(wconn, plan.used);
-      }
+      await writer?.flush();
+      if (cache && plan) await recordPlanUse(wconn, cache, plan);
+      cachedRows.summary.push(...persister.cachedRows.summary);
+      cachedRows.stats.push(...persister.cachedRows.stats);
     }
     progress.finish();
     if (result.cache && writer && cache) {
@@ -254,7 +260,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       result.cache.dropped = cache.dropped.length;
     }
 
-    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital });
+    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows });
     Object.assign(result, totals);
     result.seconds = (performance.now() - t0) / 1000;
     const prev = rd.readRunJson();

@@ -16,15 +16,15 @@ const TABLES = ['summary', 'stats', 'trades'];
 const OUTPUTS = ['--outputs', TABLES.join(',')];
 
 
-async function run(data: string, cache: string | null, extra: string[] = []): Promise<{ out: string; cache: CacheReport; stderr: string }> {
+async function run(data: string, cache: string | null, extra: string[] = [], outputs = OUTPUTS): Promise<{ out: string; cache: CacheReport; stderr: string }> {
   const out = tempDir();
-  const r = await atc(['run', '--data', data, '--out', out, '--json', '--quiet', ...OUTPUTS, ...(cache ? ['--cache', cache] : ['--no-cache']), ...extra]);
+  const r = await atc(['run', '--data', data, '--out', out, '--json', '--quiet', ...outputs, ...(cache ? ['--cache', cache] : ['--no-cache']), ...extra]);
   if (r.code !== 0) throw new Error(r.stderr);
   return { out, cache: (JSON.parse(r.stdout) as { cache: CacheReport }).cache, stderr: r.stderr };
 }
 
-function expectSameTables(a: string, b: string): void {
-  for (const t of TABLES) expect(readFileSync(join(a, `${t}.parquet`)).equals(readFileSync(join(b, `${t}.parquet`))), t).toBe(true);
+function expectSameTables(a: string, b: string, tables = TABLES): void {
+  for (const t of tables) expect(readFileSync(join(a, `${t}.parquet`)).equals(readFileSync(join(b, `${t}.parquet`))), t).toBe(true);
 }
 
 const segments = (cache: string): string[] => readdirSync(join(cache, 'segments')).filter((f) => f.endsWith('.parquet') && !f.startsWith('.'));
@@ -48,6 +48,27 @@ describe('result cache', () => {
     // the index as SQL
     const r = await atc(['sql', '--out', warm.out, '--cache', cache, '--format', 'json', 'SELECT count(*) AS n, sum(hits) AS hits, count(DISTINCT param_id) AS sets FROM cache']);
     expect(JSON.parse(r.stdout)).toEqual([{ n: '58', hits: '29', sets: '2' }]);
+  });
+
+  it('entries stored without trades serve runs without trades; a run with trades computes and stores them', async () => {
+    const cache = tempDir();
+    const lean = ['--outputs', 'summary,stats'];
+    const first = await run(sample, cache, [], lean);
+    expect(first.cache).toMatchObject({ computed: 29, stored: 29 });
+    const withTrades = await run(sample, cache);
+    expect(withTrades.cache).toMatchObject({ hits: 0, computed: 29, stored: 29 });
+    expectSameTables(withTrades.out, (await run(sample, null)).out);
+    const again = await run(sample, cache);
+    expect(again.cache).toMatchObject({ hits: 29, computed: 0 });
+    expectSameTables(again.out, withTrades.out);
+    const leanAgain = await run(sample, cache, [], lean);
+    expect(leanAgain.cache).toMatchObject({ hits: 29, computed: 0 });
+    expectSameTables(leanAgain.out, first.out, ['summary', 'stats']);
+    // gc keeps the entry with trades of the two stored for each key
+    const gc = await atc(['cache', 'gc', '--cache', cache, '--json']);
+    expect(gc.code).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ duplicates: 29, entriesAfter: 29 });
+    expect((await run(sample, cache)).cache).toMatchObject({ hits: 29, computed: 0 });
   });
 
   it('a changed bar or start inside the history is detected and recomputed in full', async () => {
@@ -101,7 +122,7 @@ describe('result cache', () => {
     await run(sample, cache);
     const [seg] = segments(cache);
     const file = join(cache, 'segments', seg as string);
-    // alter one value and keep the checksum column
+    // alter one value (a valid Parquet file under the old name)
     await query(`COPY (SELECT * REPLACE (CASE WHEN symbol = 'AAPL' THEN last_close * 2 ELSE last_close END AS last_close) FROM '${file}') TO '${file}.x' (FORMAT parquet)`);
     writeFileSync(file, readFileSync(`${file}.x`));
     const a = await run(sample, cache);
@@ -117,8 +138,19 @@ describe('result cache', () => {
     expect(b.cache).toMatchObject({ hits: 0, computed: 29, dropped: 1 });
     const v = await atc(['cache', 'verify', '--cache', cache, '--json']);
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ entries: 29, badEntries: 0 });
+    expect(JSON.parse(v.stdout)).toMatchObject({ segments: 1, entries: 29, droppedSegments: [] });
     expect((await run(sample, cache)).cache.hits).toBe(29);
+    // one flipped byte: verify finds it (exit 1) and removes the segment
+    const [seg3] = segments(cache);
+    const f3 = join(cache, 'segments', seg3 as string);
+    const bytes = readFileSync(f3);
+    const mid = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(mid) ^ 1, mid);
+    writeFileSync(f3, bytes);
+    const bad = await atc(['cache', 'verify', '--cache', cache, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ segments: 1, entries: 0, droppedSegments: [seg3] });
+    expect((await run(sample, cache)).cache).toMatchObject({ hits: 0, computed: 29 });
   });
 
   it('a warm job and a run share one cache at the same time', async () => {

@@ -42,11 +42,7 @@ export function cacheCommand(y: Argv, io: Io): Argv {
       .option('json', { type: 'boolean', default: false })
       .option('limit', { type: 'number', default: 50, describe: 'ls: entries shown, most recently used first' })
       .option('max-size', { type: 'string', describe: 'gc: evict least recently used entries until the cache is at most this size (e.g. 10GB)' })
-      .option('older-than', { type: 'string', describe: 'gc: evict entries not used for this long (e.g. 30d)' })
-      .check((a) => {
-        if (a.action === 'gc' && a['max-size'] === undefined && a['older-than'] === undefined) throw new UsageError('gc needs --max-size and/or --older-than');
-        return true;
-      }),
+      .option('older-than', { type: 'string', describe: 'gc: evict entries not used for this long (e.g. 30d); without either, gc only drops duplicate entries' }),
     async (argv) => {
       const action = String(argv.action);
       const json = Boolean(argv.json);
@@ -73,10 +69,10 @@ export function cacheCommand(y: Argv, io: Io): Argv {
         if (json) io.out(JSON.stringify(rows) + '\n');
         else io.out(table(['key', 'symbol', 'param_id', 'bars', 'last_ts', 'bytes', 'created', 'last_used', 'hits'], rows.map((r) => Object.entries(r).map(([k, v]) => (k !== 'key' && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)))));
       } else if (action === 'verify') {
-        const r = await withStore(argv, 'exclusive', io, (store, conn) => verifyCache(conn, store, (m) => io.err(`atc: ${m}\n`)));
+        const r = await withStore(argv, 'exclusive', io, (store, conn) => verifyCache(conn, store));
         if (json) io.out(JSON.stringify(r) + '\n');
-        else io.out(`atc cache verify: ${r.entries} entries in ${r.segments} segments; ${r.badEntries} bad entries, ${r.droppedSegments.length} segments removed, ${r.repairedSegments.length} rewritten\n`);
-        if (r.badEntries > 0 || r.droppedSegments.length > 0) process.exitCode = 1;
+        else io.out(`atc cache verify: ${r.segments} segments checked, ${r.droppedSegments.length} failed their sha256 and were removed; ${r.entries} entries remain\n`);
+        if (r.droppedSegments.length > 0) io.status = 1;
       } else if (action === 'gc') {
         const opts = {
           ...(argv['max-size'] !== undefined ? { maxBytes: parseSize(String(argv['max-size'])) } : {}),

@@ -17,11 +17,12 @@ import type { ParamSet } from '../../config/grid.js';
 import { LAST_FIELDS } from '../../engine/job.js';
 import type { KernelResult } from '../../pool/task.js';
 import type { RunDir } from '../../results/run-dir.js';
-import { PORTFOLIO_PART_COLUMNS, REJECT_COLUMNS, STATS_PART_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS, trendOf } from '../../results/schema.js';
+import { PARQUET_OPTIONS, PORTFOLIO_PART_COLUMNS, REJECT_COLUMNS, STATS_PART_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS, trendOf } from '../../results/schema.js';
 import type { Batch, Reject } from '../load/index.js';
-import { CACHED_TRADE_FIELDS, type CacheEntry } from '../../cache/store.js';
+import { blobBytes, CACHED_TRADE_FIELDS, f64, statColumn } from '../../cache/store.js';
+import { sqlString } from '../../data/duckdb.js';
+import { AtcError } from '../../errors.js';
 import type { CacheWriter, TailStart } from '../../cache/plan.js';
-import type { SymbolPrint } from '../../cache/fingerprint.js';
 import type { SignalsWriter } from './signals.js';
 import { writeRows } from './tables.js';
 
@@ -45,9 +46,8 @@ interface Pending {
 /** Storing finished symbols in the cache. */
 export interface PersistCache {
   writer: CacheWriter;
-  /** per symbol code, per set */
-  keys: string[][];
-  prints: SymbolPrint[];
+  /** the index of the group's first set in the run's keys table */
+  k0: number;
   /** state bytes of each set's record (a series' record is their concatenation) */
   stateBytes: number[];
 }
@@ -81,6 +81,8 @@ export class ResultsPersister {
   private readonly faulty = new Set<string>();
 
   private readonly recordBytes: number | undefined;
+  /** SQL of the summary and stats rows answered by the cache and not committed (see persistCached) */
+  readonly cachedRows: { summary: string[]; stats: string[] } = { summary: [], stats: [] };
 
   constructor(private readonly o: PersistOptions) {
     this.sums = o.portfolio ? new PortfolioSums(o.sets.length) : undefined;
@@ -99,43 +101,65 @@ export class ResultsPersister {
   /** `symbol` continues from cached bars: its first ts, alerts and closed trades so far. */
   seed(symbol: string, t: TailStart): void {
     const np = this.o.sets.length;
-    const closed = t.trades.map((a) => Array.from(a));
-    const emit = this.o.trades ? t.trades.flatMap((a, k) => cachedTradeRows(symbol, (this.o.sets[k] as ParamSet).id, a)) : [];
+    const closed = t.trades ? t.trades.map((a) => Array.from(a)) : this.o.sets.map(() => []);
+    const emit = this.o.trades && t.trades ? t.trades.flatMap((a, k) => cachedTradeRows(symbol, (this.o.sets[k] as ParamSet).id, a)) : [];
     this.pending.set(symbol, { files: [], firstTs: t.firstTs, alerts: Uint32Array.from(t.alerts.subarray(0, np * 2)), portfolio: [], closed, emit });
   }
 
-  /** Commit the results of symbols answered by the cache (entries per set, in set order). */
-  async persistCached(hits: { symbol: string; entries: CacheEntry[] }[]): Promise<void> {
-    if (hits.length === 0) return;
+  /**
+   * The results of symbols answered by the cache: `table` (cache/plan.ts) names their entries.
+   * Without trades their summary and stats rows are SQL over the cache's segments, read by
+   * finalize (not committed: a killed run looks them up again). With trades (rows made here)
+   * all three tables are written as parts and committed. Returns whether it committed.
+   */
+  async persistCached(table: string, symbols: string[], bars: number): Promise<boolean> {
+    if (symbols.length === 0) return false;
     const { rd, conn } = this.o;
-    const summary: unknown[][] = [];
-    const stats: unknown[][] = [];
-    const trades: unknown[][] = [];
-    let bars = 0;
-    for (const { symbol, entries } of hits) {
-      bars += (entries[0] as CacheEntry).bars;
-      entries.forEach((e, k) => {
-        const id = (this.o.sets[k] as ParamSet).id;
-        const rows = setRows(symbol, id, e.bars, e.firstTs, e.lastTs, e.lastClose, e.last, e.alerts[0], e.alerts[1], e.account, this.o.minSignal, this.o.trades);
-        summary.push(rows.summary);
-        stats.push(rows.stats);
-        if (this.o.trades) trades.push(...cachedTradeRows(symbol, id, e.trades), ...rows.open);
-      });
+    const store = this.o.cache?.writer.store;
+    if (!store) throw new Error('persistCached: the persister has no cache');
+    const m = this.o.minSignal;
+    const expr: Record<string, string> = {
+      first_ts: 'make_timestamp(s.first_ts)',
+      last_ts: 'make_timestamp(s.last_ts)',
+      // trendOf, in SQL (a NULL signal is NEUTRAL)
+      trend: `CASE WHEN s."Average_Signal" >= CAST('${m}' AS DOUBLE) THEN 'LONG' WHEN s."Average_Signal" <= CAST('${-m}' AS DOUBLE) THEN 'SHORT' ELSE 'NEUTRAL' END`,
+    };
+    const select = (cols: [string, string][], col: (n: string, i: number) => string): string => cols.map(([n, t], i) => `CAST(${col(n, i)} AS ${t}) AS "${n}"`).join(', ');
+    const files = (await conn.runAndReadAll(`SELECT DISTINCT filename FROM ${table}`)).getRows().map((r) => String(r[0]));
+    const from = `FROM ${store.entriesSql(files)} AS s JOIN ${table} AS h ON s.key = h.key AND s.filename = h.filename`;
+    const summary = `SELECT ${select(SUMMARY_COLUMNS, (n) => expr[n] ?? `s."${n}"`)} ${from}`;
+    const stats = `SELECT ${select(STATS_PART_COLUMNS, (n, i) => (i < 2 ? `s."${n}"` : `s."${statColumn(n)}"`))} ${from}`;
+    if (!this.o.trades) {
+      this.cachedRows.summary.push(summary);
+      this.cachedRows.stats.push(stats);
+      return false;
     }
-    const files: TempFile[] = [];
+    const parts: TempFile[] = [];
     const name = `part-cache-g${this.o.group}-${randomUUID().slice(0, 13)}.parquet`;
-    for (const [dir, cols, rows] of [
-      ['parts/summary', SUMMARY_COLUMNS, summary],
-      ['parts/stats', STATS_PART_COLUMNS, stats],
-      ['parts/trades', TRADE_COLUMNS, trades],
-    ] as const) {
-      if (rows.length === 0) continue;
+    for (const [dir, sql] of [['parts/summary', summary], ['parts/stats', stats]] as const) {
       const f = rd.tempFile(dir, name);
-      await writeRows(conn, cols, rows, f.temp);
-      files.push(f);
+      await conn.run(`COPY (${sql}) TO ${sqlString(f.temp)} (${PARQUET_OPTIONS})`);
+      parts.push(f);
     }
-    rd.commit({ group: this.o.group, symbols: hits.map((h) => h.symbol), files, bars, rejects: 0 });
-    this.o.onCommit(hits.length, bars);
+    const hits = (await conn.runAndReadAll(`SELECT s.symbol, s.param_id, s.key, s.filename, s.account ${from}`)).getRows();
+    const payloads = await store.readPayloads(conn, hits.map((r) => ({ key: String(r[2]), file: String(r[3]) })), true);
+    const rows: unknown[][] = [];
+    for (const [symbol, id, key, , account] of hits) {
+      const t = payloads.get(String(key))?.trades;
+      // the planner only picks entries with trades; a segment dropped since fails the run, not its results
+      if (!t) throw new AtcError('ATC_ERR_CACHE', `${store.dir}: the cached trades of ${String(symbol)} went missing during the run; run again`);
+      rows.push(...cachedTradeRows(String(symbol), String(id), t));
+      const ot = openTrade(f64(blobBytes(account)));
+      if (ot) rows.push([symbol, id, ot.side === 1 ? 'long' : 'short', ot.entryTs, ot.entryPrice, null, null, ot.barsHeld, ot.return]);
+    }
+    if (rows.length > 0) {
+      const f = rd.tempFile('parts/trades', name);
+      await writeRows(conn, TRADE_COLUMNS, rows, f.temp);
+      parts.push(f);
+    }
+    rd.commit({ group: this.o.group, symbols, files: parts, bars, rejects: 0 });
+    this.o.onCommit(symbols.length, bars);
+    return true;
   }
 
   async persist(batch: Batch, r: KernelResult): Promise<void> {
@@ -223,15 +247,12 @@ export class ResultsPersister {
         trades.push(...rows.open);
         if (cache && r.states) {
           cache.writer.add({
-            key: cache.keys[s.code]?.[k] as string,
-            symbol: s.symbol,
-            paramId: set.id,
-            print: cache.prints[s.code] as SymbolPrint,
-            lastClose: lastClose as number,
-            alerts: [longA, shortA],
-            last: Float64Array.from(last),
+            code: s.code,
+            k: cache.k0 + k,
+            summary: rows.summary,
+            stats: rows.stats,
             account: Float64Array.from(acct),
-            trades: Float64Array.from([...(p?.closed[k] ?? []), ...(closedOf.get(at) ?? [])]),
+            trades: this.o.trades ? Float64Array.from([...(p?.closed[k] ?? []), ...(closedOf.get(at) ?? [])]) : null,
             state: r.states.slice(stateAt, stateAt + (cache.stateBytes[k] as number)),
           });
         }
