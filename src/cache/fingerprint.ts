@@ -1,18 +1,20 @@
 // What identifies a symbol's bars: row count, first and last ts, and two sums of a row hash,
-// computed by DuckDB in one GROUP BY over the source (the same scan that counts the rows).
+// computed by DuckDB in one GROUP BY per source file (the same scan that counts the rows).
 //
-//   h  = sum over the symbol's rows of hash(ts, close)
-//   hr = sum over its rows of (hash >> 32) * position, position counted from the symbol's
-//        first row in its file
+//   h  = sum over the symbol's rows of rh = hash(ts, close)
+//   hr = sum over its rows of (rh >> 34) * position, a row's position being file index * 2^40
+//        + its row number in the file, counted from the symbol's first row (first_row)
 //
 // h changes with any value, hr also with the order of the rows (a reordering changes what the
-// loader sees, so it must change the key). Both are exact HUGEINT sums, transported as text.
-// The same sums over the rows with ts <= T are the fingerprint of the series' first bars up to
-// T: equal to a cached entry's fingerprint means the new data starts with exactly its bars.
+// loader sees, so it must change the key). Both are exact sums (HUGEINT), kept as text, and
+// add up over files: each file's sums are memoised in the cache under the file's identity
+// (path, size, mtime and a hash of its footer), so a rerun over unchanged files reads no data
+// and an update that adds a file reads only that file.
 //
-// Fingerprinting reads every row. A source file whose identity (path, size, mtime and a hash of
-// its footer) is unchanged since it was fingerprinted gets its fingerprints from a memo in the
-// cache, so that a rerun over unchanged data does not read the data at all.
+// Being sums over rows, the fingerprint of a symbol's first bars (its rows with ts <= T) is its
+// fingerprint minus the sums over its rows after T: an incremental update reads only those
+// (scanTails) and continues from a cached entry when the difference equals the entry's
+// fingerprint, i.e. when the new data starts with exactly the cached bars.
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -25,65 +27,97 @@ import { DataError } from '../errors.js';
 import { PARQUET_OPTIONS } from '../results/schema.js';
 import { withRowsTable } from '../stages/persist/tables.js';
 
-export interface SymbolPrint {
+/** A series' first bars as an incremental update checks them against a cached entry. */
+export interface PrefixPrint {
   bars: number;
   firstTs: number;
-  lastTs: number;
   h: string;
   hr: string;
 }
 
 export interface Fingerprints extends SourceIndex {
-  /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol), symbol, bars, first_ts, last_ts, h, hr */
+  /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol),
+   *  symbol, bars, first_ts, last_ts, h, hr, first_row */
   table: string;
-  /** the memo answered (no data was read) */
+  /** the memo answered for every file (no data was read) */
   memo: boolean;
+  /** files scanned to fingerprint them (the others came from the memo) */
+  scanned: number;
 }
 
-const hashSql = (src: BarSource) => `hash(${src.tsSql}, ${src.closeSql})`;
+/** rh's part weighted by position in hr (30 bits: times a row number below 2^33 it fits a BIGINT). */
+const WEIGHT = 'CAST(rh >> 34 AS BIGINT)';
+/** A row's position in the source: file index * 2^40 + its row number in the file. */
+const FILE_STRIDE = 1099511627776n;
 
-function relationWithRowNumbers(src: BarSource): string {
-  return `read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true)`;
+/** Per symbol of one file: the sums fingerprints are made of (a = sum weight * row, b = sum weight, m = first row). */
+const FILE_SUMS = `count(*) AS bars, min(t) AS first_ts, max(t) AS last_ts, CAST(sum(rh) AS VARCHAR) AS h,
+   CAST(sum(${WEIGHT} * frn) AS VARCHAR) AS a, CAST(sum(${WEIGHT}) AS VARCHAR) AS b, min(frn) AS m`;
+
+function fileRowsSql(src: BarSource, file: string): string {
+  return `(SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, file_row_number AS frn, hash(${src.tsSql}, ${src.closeSql}) AS rh
+           FROM read_parquet(${sqlString(file)}, file_row_number = true))`;
 }
-
-const SUMS = (src: BarSource) =>
-  `count(*) AS bars, min(${src.tsSql}) AS first_ts, max(${src.tsSql}) AS last_ts,
-   CAST(sum(${hashSql(src)}) AS VARCHAR) AS h,
-   CAST(sum(CAST(${hashSql(src)} >> 32 AS HUGEINT) * file_row_number) - min(file_row_number) * sum(CAST(${hashSql(src)} >> 32 AS HUGEINT)) AS VARCHAR) AS hr`;
 
 let seq = 0;
 
-/** Per-symbol fingerprints (and the source index) of `src`, from the memo when the files are unchanged. */
+/**
+ * Per-symbol fingerprints (and the source index) of `src`. Each file's sums come from its memo
+ * when the file is unchanged (a daily update that adds a file reads only that file), else from
+ * a scan of it; the files' sums add up to the source's.
+ */
 export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, memoDir?: string): Promise<Fingerprints> {
-  const identity = memoDir ? sourceIdentity(src.files) : undefined;
-  const memo = identity && memoDir ? join(memoDir, `${identity}.parquet`) : undefined;
   const table = `atc_prints_${process.pid}_${++seq}`;
-  // code: the symbol's index in the sorted symbols (NULL for rows without a symbol)
-  const create = (from: string) =>
-    conn.run(`CREATE OR REPLACE TABLE ${table} AS SELECT CASE WHEN symbol IS NULL THEN NULL ELSE CAST(row_number() OVER (ORDER BY symbol NULLS LAST) - 1 AS INTEGER) END AS code, * FROM ${from}`);
-  let fromMemo = false;
-  if (memo && existsSync(memo)) {
-    try {
-      await create(`(SELECT symbol, bars, first_ts, last_ts, h, hr FROM read_parquet(${sqlString(memo)}))`);
-      fromMemo = true;
-    } catch {
-      rmSync(memo, { force: true }); // unreadable: fingerprint again
+  const perFile: string[] = [];
+  const memos: string[] = [];
+  let scanned = 0;
+  try {
+    for (const [idx, file] of src.files.entries()) {
+      const memo = memoDir ? join(memoDir, `${sourceIdentity([file])}.parquet`) : undefined;
+      const cols = `${idx} AS idx, symbol, bars, first_ts, last_ts, h, a, b, m`;
+      if (memo && existsSync(memo)) {
+        memos.push(memo);
+        perFile.push(`SELECT ${cols} FROM read_parquet(${sqlString(memo)})`);
+        continue;
+      }
+      scanned++;
+      const t = `${table}_f${idx}`;
+      await conn.run(`CREATE TABLE ${t} AS SELECT symbol, ${FILE_SUMS} FROM ${fileRowsSql(src, file)} GROUP BY symbol`);
+      perFile.push(`SELECT ${cols} FROM ${t}`);
+      // Only files last modified well before now are memoised: a write within the clock's
+      // resolution after this scan would not change their mtime.
+      if (memo && memoDir && statSync(file).mtimeMs < Date.now() - 2000) {
+        mkdirSync(memoDir, { recursive: true });
+        const tmp = `${memo}.tmp-${process.pid}`;
+        await conn.run(`COPY (SELECT * FROM ${t} ORDER BY symbol NULLS FIRST) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+        renameSync(tmp, memo);
+      }
     }
-  }
-  if (!fromMemo) {
+    // code: the symbol's index in the sorted symbols (NULL for rows without a symbol)
+    const pos = `(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + m)`;
+    const manyFiles = `(SELECT symbol, sum(bars) AS bars, min(first_ts) AS first_ts, max(last_ts) AS last_ts, CAST(sum(CAST(h AS HUGEINT)) AS VARCHAR) AS h,
+                               CAST(sum(CAST(a AS HUGEINT) + CAST(idx AS HUGEINT) * ${FILE_STRIDE} * CAST(b AS HUGEINT)) - min(${pos}) * sum(CAST(b AS HUGEINT)) AS VARCHAR) AS hr,
+                               CAST(min(${pos}) AS BIGINT) AS first_row
+                        FROM (${perFile.join(' UNION ALL ')}) GROUP BY symbol)`;
+    // the same for one file (index 0), without grouping
+    const oneFile = `(SELECT symbol, bars, first_ts, last_ts, h, CAST(CAST(a AS HUGEINT) - CAST(m AS HUGEINT) * CAST(b AS HUGEINT) AS VARCHAR) AS hr, m AS first_row FROM (${perFile[0]}))`;
     try {
-      await create(`(SELECT ${src.symbolSql} AS symbol, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} GROUP BY ${src.symbolSql})`);
+      await conn.run(
+        `CREATE OR REPLACE TABLE ${table} AS
+         SELECT CASE WHEN symbol IS NULL THEN NULL ELSE CAST(row_number() OVER (ORDER BY symbol NULLS LAST) - 1 AS INTEGER) END AS code, *
+         FROM ${perFile.length === 1 ? oneFile : manyFiles}`,
+      );
     } catch (e) {
-      throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
+      // a memo that cannot be read: drop the memos and fingerprint every file again
+      if (memos.length === 0) throw e;
+      for (const m of memos) rmSync(m, { force: true });
+      return await fingerprintSource(conn, src, memoDir);
     }
-    // Only files last modified well before now are memoised: a write within the clock's
-    // resolution after this scan would not change their mtime.
-    if (memo && memoDir && src.files.every((f) => statSync(f).mtimeMs < Date.now() - 2000)) {
-      mkdirSync(memoDir, { recursive: true });
-      const tmp = `${memo}.tmp-${process.pid}`;
-      await conn.run(`COPY (SELECT symbol, bars, first_ts, last_ts, h, hr FROM ${table} ORDER BY symbol NULLS FIRST) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
-      renameSync(tmp, memo);
-    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
+  } finally {
+    for (const idx of src.files.keys()) await conn.run(`DROP TABLE IF EXISTS ${table}_f${idx}`);
   }
   const [symbols, rows, nulls, total] = (
     await conn.runAndReadAll(
@@ -92,25 +126,53 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
               coalesce(sum(bars) FILTER (WHERE code IS NULL), 0), coalesce(sum(bars), 0) FROM ${table}`,
     )
   ).getRows()[0] as unknown[];
-  return { symbols: JSON.parse(String(symbols)) as string[], rows: JSON.parse(String(rows)) as number[], nullSymbolRows: Number(nulls), totalRows: Number(total), table, memo: fromMemo };
+  return { symbols: JSON.parse(String(symbols)) as string[], rows: JSON.parse(String(rows)) as number[], nullSymbolRows: Number(nulls), totalRows: Number(total), table, memo: scanned === 0, scanned };
 }
 
-/** Fingerprints of the bars with ts <= upTo[symbol], for the symbols named. */
-export async function prefixPrints(conn: DuckDBConnection, src: BarSource, upTo: Map<string, number>): Promise<Map<string, SymbolPrint>> {
-  const out = new Map<string, SymbolPrint>();
-  if (upTo.size === 0) return out;
+let tailSeq = 0;
+
+/**
+ * For the symbols of `upTo` (code -> the ts a cached entry ends at): the fingerprint of their
+ * bars up to that ts, as their print minus the sums over their rows after it (and rows without a
+ * ts), read in one scan. `keep`: also keep those rows, in file order, in a table (code, symbol,
+ * ts, close), from which an incremental pass reads them.
+ */
+export async function scanTails(
+  conn: DuckDBConnection,
+  src: BarSource,
+  fp: Fingerprints,
+  upTo: ReadonlyMap<number, number>,
+  keep: boolean,
+): Promise<{ prefix: Map<number, PrefixPrint>; table?: string }> {
+  const prefix = new Map<number, PrefixPrint>();
+  if (upTo.size === 0) return { prefix };
+  const table = `atc_tails_${process.pid}_${++tailSeq}`;
   try {
-    await withRowsTable(conn, [['sym', 'VARCHAR'], ['upto', 'BIGINT']], [...upTo], async (table) => {
+    return await withRowsTable(conn, [['code', 'INTEGER'], ['upto', 'BIGINT']], [...upTo], async (u) => {
+      // the earliest cut as a constant drops most rows in the scan (and, where the ts column
+      // allows, whole row groups by their statistics), before the join
+      const from = Math.min(...upTo.values());
+      const files = `(VALUES ${src.files.map((f, i) => `(${sqlString(f)}, ${i})`).join(', ')}) AS f(filename, idx)`;
+      const rows = `(SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close, file_row_number AS frn, filename
+                     FROM read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true, filename = true)
+                     WHERE ${src.tsAfterSql(from)} OR ${src.tsSql} IS NULL)`;
+      const tails = `SELECT c.code, d.symbol, d.t, d.close, hash(d.t, d.close) AS rh, f.idx * ${FILE_STRIDE} + d.frn - c.first_row AS pos, f.idx, d.frn
+                     FROM ${rows} AS d JOIN ${files} USING (filename)
+                     JOIN (SELECT p.code, p.symbol, p.first_row, u.upto FROM ${fp.table} AS p JOIN ${u} AS u USING (code)) AS c ON d.symbol = c.symbol
+                     WHERE d.t > c.upto OR d.t IS NULL`;
+      if (keep) await conn.run(`CREATE OR REPLACE TABLE ${table} AS ${tails} ORDER BY code, idx, frn`);
       const r = await conn.runAndReadAll(
-        `SELECT ${src.symbolSql} AS s, ${SUMS(src)} FROM ${relationWithRowNumbers(src)} AS d JOIN ${table} AS p ON d.${src.symbolSql} = p.sym
-         WHERE ${src.tsSql} <= p.upto GROUP BY s`,
+        `SELECT p.code, p.bars - coalesce(a.n, 0), p.first_ts, CAST(CAST(p.h AS HUGEINT) - coalesce(a.h, 0) AS VARCHAR), CAST(CAST(p.hr AS HUGEINT) - coalesce(a.hr, 0) AS VARCHAR)
+         FROM ${fp.table} AS p JOIN ${u} AS u USING (code)
+         LEFT JOIN (SELECT code, count(*) AS n, sum(rh) AS h, sum(CAST(${WEIGHT} AS HUGEINT) * pos) AS hr FROM ${keep ? table : `(${tails})`} GROUP BY code) AS a USING (code)`,
       );
-      for (const [s, n, t0, t1, h, hr] of r.getRows()) out.set(String(s), { bars: Number(n), firstTs: Number(t0), lastTs: Number(t1), h: String(h), hr: String(hr) });
+      for (const [code, bars, firstTs, h, hr] of r.getRows()) prefix.set(Number(code), { bars: Number(bars), firstTs: Number(firstTs), h: String(h), hr: String(hr) });
+      return keep ? { prefix, table } : { prefix };
     });
   } catch (e) {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   }
-  return out;
 }
 
 /** Path, size, mtime and the last 64 KiB (the Parquet footer: row groups, statistics) of every file. */

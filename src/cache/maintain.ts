@@ -92,7 +92,7 @@ export interface VerifyReport {
 /** Check every segment against its sha256 (its name); remove what fails (the exclusive lock must be held). */
 export async function verifyCache(conn: DuckDBConnection, store: CacheStore): Promise<VerifyReport> {
   const files = store.segmentFiles();
-  const dropped = store.verify(files);
+  const dropped = await store.verify(files);
   const good = files.filter((f) => !dropped.includes(f));
   const [n] = (await conn.runAndReadAll(`SELECT count(*) FROM ${store.entriesSql(good)}`)).getRows()[0] ?? [0];
   return { segments: files.length, entries: Number(n), droppedSegments: dropped.map((f) => basename(f)) };
@@ -113,7 +113,7 @@ export interface GcReport {
  * exclusive lock must be held).
  */
 export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: { maxBytes?: number; olderThanMs?: number }): Promise<GcReport> {
-  store.verify(store.segmentFiles()); // never carry a corrupt entry into a rewritten segment
+  await store.verify(store.segmentFiles()); // never carry a corrupt entry into a rewritten segment
   const bytesBefore = store.bytes();
   // of duplicates (one entry stored by two runs at once), the one with trades, else the newest
   const rows = (

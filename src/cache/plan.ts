@@ -12,7 +12,7 @@ import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withRowsTable } from '../stages/persist/tables.js';
 import { type CacheEntry, type CacheStore, type EntryInput, type KeyTables } from './store.js';
-import { type Fingerprints, prefixPrints } from './fingerprint.js';
+import { type Fingerprints, scanTails } from './fingerprint.js';
 
 export interface TailStart {
   /** bars and last ts the cache holds */
@@ -34,11 +34,15 @@ export interface GroupPlan {
   /** a table (code, k, key, filename) of the hits' entries (k: the set's index in the group) */
   hitTable?: string;
   tails: Map<number, TailStart>;
+  /** when every symbol left continues from a tail: a table of their new rows (see scanTails) */
+  tailTable?: string;
   /** keys of the entries continued from */
   bases: string[];
 }
 
 let seq = 0;
+/** Most new rows kept in memory for an incremental pass (beyond: the pass reads the source). */
+const TAIL_ROWS_KEPT = 4_000_000;
 
 /** The group of parameter sets k0 .. k0 + sets.length - 1 of the run's key tables. */
 export async function planGroup(
@@ -63,22 +67,9 @@ export async function planGroup(
   const wants = (more = '') =>
     `(SELECT p.code, v.k - ${k0} AS k, p.symbol, v.set_sha, p.bars, p.first_ts, p.last_ts, p.h, p.hr FROM ${t.prints} AS p CROSS JOIN ${t.sets} AS v
       WHERE p.code IS NOT NULL AND v.k >= ${k0} AND v.k < ${k0 + np} ${doneCodes.length > 0 ? `AND p.code NOT IN (${doneCodes.join(', ')})` : ''} ${more})`;
-  const n = `${process.pid}_${++seq}`;
-  const exact = `atc_exact_${n}`;
-  const hits = `atc_hits_${n}`;
-  await cache.findExact(conn, wants(), exact, withTrades);
-  try {
-    // a symbol is a hit when every set has its exact entry (the first of duplicates)
-    await conn.run(
-      `CREATE OR REPLACE TABLE ${hits} AS SELECT code, k, key, min(filename) AS filename FROM ${exact}
-       WHERE code IN (SELECT code FROM ${exact} GROUP BY code HAVING count(DISTINCT k) = ${np}) GROUP BY code, k, key`,
-    );
-    plan.hitTable = hits;
-    const [codes] = (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT code ORDER BY code), [])) AS VARCHAR) FROM ${hits}`)).getRows()[0] ?? ['[]'];
-    plan.hits = JSON.parse(String(codes)) as number[];
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${exact}`);
-  }
+  const hits = `atc_hits_${process.pid}_${++seq}`;
+  plan.hits = await cache.findExact(conn, wants(), hits, np, withTrades);
+  plan.hitTable = hits;
   if (plan.hits.length + doneCodes.length === fp.symbols.length) return plan;
   // else, per set, the longest entry that may be a prefix of the new bars
   const bases = new Map<number, CacheEntry[]>();
@@ -95,12 +86,18 @@ export async function planGroup(
     if (!ok) bases.delete(code);
   }
   if (bases.size === 0) return plan;
-  // The new data must start with exactly the cached bars.
-  const prefix = await prefixPrints(conn, src, new Map([...bases].map(([code, es]) => [fp.symbols[code] as string, (es[0] as CacheEntry).lastTs])));
+  // The new data must start with exactly the cached bars: one scan reads the rows after them.
+  // When every symbol left continues and those rows are few, they are kept for the pass to
+  // read (instead of the source again).
+  const todo = fp.symbols.length - doneCodes.length - plan.hits.length;
+  let tailRows = 0;
+  for (const [code, es] of bases) tailRows += (fp.rows[code] as number) - (es[0] as CacheEntry).bars;
+  const keep = bases.size === todo && tailRows <= TAIL_ROWS_KEPT && fp.nullSymbolRows === 0;
+  const scan = await scanTails(conn, src, fp, new Map([...bases].map(([code, es]) => [code, (es[0] as CacheEntry).lastTs])), keep);
   for (const [code, es] of bases) {
-    const p = prefix.get(fp.symbols[code] as string);
+    const p = scan.prefix.get(code);
     const e0 = es[0] as CacheEntry;
-    if (!p || p.bars !== e0.bars || p.h !== e0.h || p.hr !== e0.hr || p.firstTs !== e0.firstTs || p.lastTs !== e0.lastTs) bases.delete(code);
+    if (!p || p.bars !== e0.bars || p.h !== e0.h || p.hr !== e0.hr || p.firstTs !== e0.firstTs) bases.delete(code);
   }
   const payloads = await cache.readPayloads(conn, [...bases.values()].flat(), withTrades);
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
@@ -128,6 +125,8 @@ export async function planGroup(
     plan.tails.set(code, t);
     plan.bases.push(...es.map((e) => e.key));
   }
+  if (scan.table && plan.tails.size === todo) plan.tailTable = scan.table;
+  else if (scan.table) await conn.run(`DROP TABLE IF EXISTS ${scan.table}`);
   return plan;
 }
 

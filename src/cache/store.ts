@@ -23,7 +23,8 @@
 // and warm jobs share a cache safely. Only gc, verify and clear remove or rewrite files; they
 // hold the exclusive lock, which waits for no run to hold a shared one.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, closeSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ import { sqlString } from '../data/duckdb.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { AtcError } from '../errors.js';
 import { PARQUET_OPTIONS, STATS_PART_COLUMNS, SUMMARY_COLUMNS } from '../results/schema.js';
-import { RowsWriter } from '../stages/persist/tables.js';
+import { RowsWriter, withRowsTable } from '../stages/persist/tables.js';
 
 export const CACHE_FORMAT = 'atc-cache/2';
 /** Fields of one cached closed trade: side, entryTs, entryPrice, exitTs, exitPrice, barsHeld, return. */
@@ -282,22 +283,29 @@ export class CacheStore {
    * Check segments against their names (the sha256 of their bytes), once per process; drop
    * those that fail. Returns the files dropped.
    */
-  verify(files: Iterable<string>): string[] {
+  async verify(files: Iterable<string>): Promise<string[]> {
+    const todo = [...new Set(files)].filter((f) => !this.verified.has(f));
+    // hashed off the main thread, a few at a time (memory holds those files)
+    const shas: (string | undefined)[] = [];
+    for (let i = 0; i < todo.length; i += 4) {
+      const batch = todo.slice(i, i + 4).map(async (f) => {
+        try {
+          return Buffer.from(await webcrypto.subtle.digest('SHA-256', await readFile(f))).toString('hex');
+        } catch {
+          return undefined; // gone (dropped by another run) or unreadable
+        }
+      });
+      shas.push(...(await Promise.all(batch)));
+    }
     const bad: string[] = [];
-    for (const f of files) {
-      if (this.verified.has(f)) continue;
-      let sha: string | undefined;
-      try {
-        sha = createHash('sha256').update(readFileSync(f)).digest('hex');
-      } catch {
-        sha = undefined; // gone (dropped by another run, or gc): reads of it fail and are retried
-      }
+    todo.forEach((f, i) => {
+      const sha = shas[i];
       if (sha === basename(f, '.parquet')) this.verified.add(f);
       else {
         this.dropSegment(f, sha === undefined ? 'cannot be read' : 'its bytes do not match its sha256');
         bad.push(f);
       }
-    }
+    });
     return bad;
   }
 
@@ -312,28 +320,38 @@ export class CacheStore {
       try {
         r = await query(this.entriesSql(files));
       } catch (e) {
-        if (this.verify(files).length === 0) throw new AtcError('ATC_ERR_CACHE', `${this.dir}: ${(e as Error).message}`, { cause: e });
+        if ((await this.verify(files)).length === 0) throw new AtcError('ATC_ERR_CACHE', `${this.dir}: ${(e as Error).message}`, { cause: e });
         continue;
       }
-      if (this.verify(await used(r)).length === 0) return r;
+      if ((await this.verify(await used(r))).length === 0) return r;
     }
   }
 
   /**
    * Table `into` (code, k, key, filename): the entries of exactly the bars and sets of `wants`
-   * (code, k, symbol, set_sha, bars, first_ts, last_ts, h, hr): every field the key hashes
-   * equal, so the key is equal.
+   * (code, k, symbol, set_sha, bars, first_ts, last_ts, h, hr), every field the key hashes
+   * equal (so the key is), one per (code, k), for the codes that have one for each of `np`
+   * sets. Returns those codes, ascending.
    */
-  async findExact(conn: DuckDBConnection, wants: string, into: string, withTrades: boolean): Promise<void> {
-    await this.verifiedQuery(
-      (segs) =>
-        conn.run(
-          `CREATE OR REPLACE TABLE ${into} AS SELECT w.code, w.k, s.key, s.filename FROM ${segs} AS s JOIN ${wants} AS w
+  async findExact(conn: DuckDBConnection, wants: string, into: string, np: number, withTrades: boolean): Promise<number[]> {
+    const [codes] = await this.verifiedQuery(
+      async (segs) => {
+        await conn.run(
+          `CREATE OR REPLACE TABLE ${into} AS SELECT w.code, w.k, s.key, min(s.filename) AS filename FROM ${segs} AS s JOIN ${wants} AS w
            ON s.symbol = w.symbol AND s.set_sha = w.set_sha AND s.bars = w.bars AND s.first_ts = w.first_ts AND s.last_ts = w.last_ts AND s.h = w.h AND s.hr = w.hr
-           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}`,
-        ),
-      async () => (await conn.runAndReadAll(`SELECT DISTINCT filename FROM ${into}`)).getRows().map((r) => String(r[0])),
+           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''} GROUP BY w.code, w.k, s.key`,
+        );
+        if (np > 1) await conn.run(`DELETE FROM ${into} WHERE code IN (SELECT code FROM ${into} GROUP BY code HAVING count(*) < ${np})`);
+        const [c, f] = (
+          await conn.runAndReadAll(
+            `SELECT CAST(to_json(coalesce(list(DISTINCT code ORDER BY code), [])) AS VARCHAR), CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${into}`,
+          )
+        ).getRows()[0] as unknown[];
+        return [JSON.parse(String(c)) as number[], JSON.parse(String(f)) as string[]] as const;
+      },
+      ([, files]) => files,
     );
+    return codes;
   }
 
   /**
@@ -374,19 +392,22 @@ export class CacheStore {
   /** The kernel states (and, `withTrades`, closed trades) of `entries`, by key; one whose segment fails is absent. */
   async readPayloads(conn: DuckDBConnection, entries: readonly { key: string; file: string }[], withTrades: boolean): Promise<Map<string, { state: Uint8Array; trades: Float64Array | null }>> {
     const out = new Map<string, { state: Uint8Array; trades: Float64Array | null }>();
-    const byFile = new Map<string, string[]>();
-    for (const e of entries) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e.key]);
-    for (const [file, keys] of byFile) {
-      if (this.verify([file]).length > 0) continue;
-      let rows: unknown[][];
-      try {
-        rows = (await conn.runAndReadAll(`SELECT key, state, ${withTrades ? 'trades' : 'NULL'} FROM read_parquet(${sqlString(file)}) WHERE key IN (${keys.map(sqlString).join(', ')})`)).getRows();
-      } catch (e) {
-        this.dropSegment(file, (e as Error).message.split('\n')[0] ?? 'unreadable');
-        continue;
-      }
-      for (const [key, state, trades] of rows) out.set(String(key), { state: blobBytes(state), trades: trades === null ? null : f64(blobBytes(trades)) });
-    }
+    const files = [...new Set(entries.map((e) => e.file))];
+    const bad = new Set(await this.verify(files));
+    const good = files.filter((f) => !bad.has(f));
+    if (good.length === 0) return out;
+    const rows = await withRowsTable(
+      conn,
+      [['key', 'VARCHAR'], ['filename', 'VARCHAR']],
+      entries.filter((e) => !bad.has(e.file)).map((e) => [e.key, e.file]),
+      async (t) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT s.key, s.state, ${withTrades ? 's.trades' : 'NULL'} FROM ${this.entriesSql(good)} AS s JOIN ${t} AS w ON s.key = w.key AND s.filename = w.filename`,
+          )
+        ).getRows(),
+    );
+    for (const [key, state, trades] of rows) out.set(String(key), { state: blobBytes(state), trades: trades === null ? null : f64(blobBytes(trades)) });
     return out;
   }
 
@@ -395,7 +416,7 @@ export class CacheStore {
     const name = `${Date.now()}-${process.pid}-${randomUUID().slice(0, 8)}.parquet`;
     const tmp = join(this.usage, `.tmp-${name}`);
     const r = await conn.runAndReadAll(
-      `COPY (SELECT key, make_timestamp(${Date.now() * 1000}) AS used_at, CAST(1 AS BIGINT) AS hits FROM (${keysSql})) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
+      `COPY (SELECT key, make_timestamp(${Date.now() * 1000}) AS used_at, CAST(1 AS BIGINT) AS hits FROM (${keysSql})) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
     );
     if (Number(r.getRows()[0]?.[0] ?? 0) > 0) renameSync(tmp, join(this.usage, name));
     else rmSync(tmp, { force: true });

@@ -15,6 +15,9 @@ export interface BarSource {
   relation: string;
   /** SQL giving ts as BIGINT microseconds since the epoch (UTC) */
   tsSql: string;
+  /** SQL true where ts > `us` (µs), written so that the Parquet reader can skip row groups by
+   *  their statistics where the column's type allows */
+  tsAfterSql: (us: number) => string;
   /** SQL giving close as DOUBLE */
   closeSql: string;
   symbolSql: string;
@@ -23,6 +26,11 @@ export interface BarSource {
    *  Otherwise the reader asks DuckDB to sort by symbol, ts. (Read from the footers when first
    *  asked: a run answered by the cache never asks.) */
   symbolSorted: () => Promise<boolean>;
+}
+
+/** The bars of a DuckDB table (symbol, t as µs, close) in file order, standing for `src`. */
+export function tableSource(src: BarSource, table: string): BarSource {
+  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, closeSql: '"close"', symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
 }
 
 function listParquet(dir: string): string[] {
@@ -99,7 +107,8 @@ export async function openBarSource(conn: DuckDBConnection, spec: string): Promi
   let sorted: Promise<boolean> | undefined;
   const symbolSorted = (): Promise<boolean> => (sorted ??= rowGroupsAscend(conn, files));
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
-  return { spec, files, relation, tsSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
+  const tsAfterSql = (us: number): string => (ts.type === 'TIMESTAMP' ? `${sqlIdent('ts')} > make_timestamp(${us})` : `${tsSql} > ${us}`);
+  return { spec, files, relation, tsSql, tsAfterSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
 }
 
 /** True when, in file order, every row group's symbols are at or after the previous group's. */

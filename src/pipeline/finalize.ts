@@ -59,6 +59,7 @@ export async function finalizeRun(
     /** SELECTs of summary and stats part rows answered by the cache (not committed as parts) */
     cached?: { summary: string[]; stats: string[] };
   },
+  spare?: DuckDBConnection,
 ): Promise<Totals> {
   const dir = rd.dir;
   const has = (k: OutputKind): boolean => o.outputs.includes(k);
@@ -66,13 +67,22 @@ export async function finalizeRun(
   const summary = withCached(parts(rd, 'parts/summary', SUMMARY_COLUMNS), o.cached?.summary);
   const stats = withCached(parts(rd, 'parts/stats', STATS_PART_COLUMNS), o.cached?.stats);
 
-  if (has('summary')) await copyTo(conn, `SELECT * FROM ${summary} ORDER BY symbol, param_id`, join(dir, 'summary.parquet'));
-  if (has('stats')) await copyTo(conn, `SELECT ${STATS_COLUMNS.map(([n]) => sqlIdent(n)).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet'));
-  if (has('trades')) await copyTo(conn, `SELECT * FROM ${parts(rd, 'parts/trades', TRADE_COLUMNS)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet'));
-  if (has('portfolio')) await finalizePortfolio(conn, rd, o.sets, o.capital, summary, stats);
-  await writeRows(conn, PARAM_COLUMNS, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
-  renameSync(join(dir, '.params.parquet.tmp'), join(dir, 'params.parquet'));
-  await copyTo(conn, `SELECT * FROM ${parts(rd, 'rejects', REJECT_COLUMNS)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet'));
+  // the tables are independent: written two at a time, on `conn` and `spare`
+  const tasks: ((c: DuckDBConnection) => Promise<void>)[] = [];
+  if (has('summary')) tasks.push((c) => copyTo(c, `SELECT * FROM ${summary} ORDER BY symbol, param_id`, join(dir, 'summary.parquet')));
+  if (has('stats')) tasks.push((c) => copyTo(c, `SELECT ${STATS_COLUMNS.map(([n]) => sqlIdent(n)).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet')));
+  if (has('trades')) tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'parts/trades', TRADE_COLUMNS)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet')));
+  if (has('portfolio')) tasks.push((c) => finalizePortfolio(c, rd, o.sets, o.capital, summary, stats));
+  tasks.push(async (c) => {
+    await writeRows(c, PARAM_COLUMNS, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
+    renameSync(join(dir, '.params.parquet.tmp'), join(dir, 'params.parquet'));
+  });
+  tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'rejects', REJECT_COLUMNS)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet')));
+  await Promise.all(
+    [conn, ...(spare ? [spare] : [])].map(async (c) => {
+      for (let t = tasks.shift(); t; t = tasks.shift()) await t(c);
+    }),
+  );
 
   const first = (o.sets[0] as ParamSet).id;
   // counted from summary.parquet when written (cheaper than its parts and the cache's rows again)

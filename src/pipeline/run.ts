@@ -17,7 +17,7 @@ import { type ParamSet } from '../config/grid.js';
 import { minimumBars } from '../config/params.js';
 import { indexSource, readBars } from '../data/bars-reader.js';
 import { openDb } from '../data/duckdb.js';
-import { openBarSource } from '../data/source.js';
+import { openBarSource, tableSource } from '../data/source.js';
 import type { JobSet } from '../engine/job.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { createPlan } from '../engine/plan.js';
@@ -108,6 +108,8 @@ export interface CacheReport {
   dropped: number;
   /** the per-symbol fingerprints came from the memo (the data was not read to make them) */
   memo: boolean;
+  /** source files read to fingerprint them (the others' fingerprints came from the memo) */
+  filesScanned: number;
   /** why results were not taken from the cache, if they were not */
   note?: string;
   /** seconds spent fingerprinting the source and looking entries up */
@@ -172,7 +174,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
     // every symbol, and store entries for later runs.
     const serve = !o.outputs.includes('signals') && !o.outputs.includes('portfolio');
     if (cache) {
-      result.cache = { dir: cache.dir, hits: 0, incremental: 0, computed: 0, stored: 0, dropped: 0, memo: prints?.memo ?? false, fingerprintSeconds, lookupSeconds: 0 };
+      result.cache = { dir: cache.dir, hits: 0, incremental: 0, computed: 0, stored: 0, dropped: 0, memo: prints?.memo ?? false, filesScanned: prints?.scanned ?? 0, fingerprintSeconds, lookupSeconds: 0 };
       if (!serve) result.cache.note = 'signals and portfolio outputs are computed in full (the cache holds per-symbol results only)';
     }
     const symbols = index.symbols;
@@ -193,6 +195,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
     const writer = cache && keys ? new CacheWriter(cache, wconn, keys) : undefined;
 
     const cachedRows = { summary: [] as string[], stats: [] as string[] };
+    const plans: GroupPlan[] = [];
     for (const [g, sets] of groups.entries()) {
       const doneSet = rd.doneSymbols(g);
       result.resumedSymbols += doneSet.size;
@@ -246,11 +249,13 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         const p = getPool();
         const dispatcher = new Dispatcher(p, g, jobSets, recordBytes, wants, cache !== undefined);
         for (const [code, t] of plan?.tails ?? []) dispatcher.seed(symbols[code] as string, t.states, t.accounts);
-        await runPass(o, p, db, src, index, done, minBars, dispatcher, persister, result, continueFrom);
+        const from = plan?.tailTable ? tableSource(src, plan.tailTable) : src;
+        await runPass(o, p, db, from, index, done, minBars, dispatcher, persister, result, continueFrom);
+        if (plan?.tailTable) await wconn.run(`DROP TABLE IF EXISTS ${plan.tailTable}`);
       }
       await persister.checkpoint(true);
       await writer?.flush();
-      if (cache && plan) await recordPlanUse(wconn, cache, plan);
+      if (plan) plans.push(plan);
       cachedRows.summary.push(...persister.cachedRows.summary);
       cachedRows.stats.push(...persister.cachedRows.stats);
     }
@@ -260,7 +265,8 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       result.cache.dropped = cache.dropped.length;
     }
 
-    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows });
+    for (const plan of plans) if (cache) await recordPlanUse(wconn, cache, plan);
+    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows }, await db.connect());
     Object.assign(result, totals);
     result.seconds = (performance.now() - t0) / 1000;
     const prev = rd.readRunJson();
@@ -321,11 +327,18 @@ async function runPass(
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   let after: Float64Array | undefined;
+  // symbols that continue are read after their cached bars: ranges are sized by what is read
+  let read = index;
   if (continueFrom.size > 0) {
     after = new Float64Array(index.symbols.length).fill(NaN);
-    for (const [code, c] of continueFrom) after[code] = c.lastTs;
+    const rows = index.rows.slice();
+    for (const [code, c] of continueFrom) {
+      after[code] = c.lastTs;
+      rows[code] = Math.max(0, (rows[code] as number) - c.bars);
+    }
+    read = { ...index, rows, totalRows: rows.reduce((a, b) => a + b, 0) + index.nullSymbolRows };
   }
-  const batches = loadBatches(readBars(db, src, index, { done, ...(after ? { after } : {}) }), {
+  const batches = loadBatches(readBars(db, src, read, { done, ...(after ? { after } : {}) }), {
     symbols: index.symbols,
     minBars,
     file: o.data,

@@ -3,7 +3,7 @@
 // history changes detected, corrupt entries dropped and recomputed, a warm job and a run
 // sharing one cache at once, LRU eviction by size, the exclusive lock.
 
-import { readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleDataset } from '../../datasets/index.js';
@@ -87,6 +87,46 @@ describe('result cache', () => {
     const again = await run(changed, cache);
     expect(again.cache).toMatchObject({ hits: 27, incremental: 0, computed: 2 });
     expectSameTables(again.out, (await run(changed, null)).out);
+  });
+
+  it('appended bars with one history changed: the others continue (read from the source), that one is recomputed', async () => {
+    const dir = tempDir();
+    const head = await parquetFrom(
+      join(dir, 'head.parquet'),
+      `SELECT symbol, ts, close FROM (SELECT *, row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) AS j FROM '${sample}') WHERE j > 10 ORDER BY symbol, ts`,
+    );
+    const grown = await parquetFrom(
+      join(dir, 'grown.parquet'),
+      `SELECT symbol, ts, CASE WHEN symbol = 'AAPL' AND i = 300 THEN close + 0.01 ELSE close END AS close
+       FROM (SELECT *, row_number() OVER (PARTITION BY symbol ORDER BY ts) AS i FROM '${sample}') ORDER BY symbol, ts`,
+    );
+    const cache = tempDir();
+    for (const outputs of [['--outputs', 'summary,stats'], OUTPUTS]) {
+      expect((await run(head, cache, [], outputs)).cache).toMatchObject({ computed: 29 });
+      const inc = await run(grown, cache, [], outputs);
+      expect(inc.cache).toMatchObject({ hits: 0, incremental: 28, computed: 1 });
+      expectSameTables(inc.out, (await run(grown, null, [], outputs)).out, outputs === OUTPUTS ? TABLES : ['summary', 'stats']);
+    }
+  });
+
+  it('a day file added to a directory: only the new file is fingerprinted, every symbol continues, bitwise a full recompute', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'bars');
+    mkdirSync(data);
+    const cut = `(SELECT *, row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) AS j FROM '${sample}')`;
+    await parquetFrom(join(data, '1-history.parquet'), `SELECT symbol, ts, close FROM ${cut} WHERE j > 5 ORDER BY symbol, ts`);
+    // files last modified long ago are memoised (a file written within the clock's resolution is not)
+    const age = (f: string) => utimesSync(f, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    age(join(data, '1-history.parquet'));
+    const cache = tempDir();
+    expect((await run(data, cache)).cache).toMatchObject({ computed: 29, filesScanned: 1 });
+    await parquetFrom(join(data, '2-update.parquet'), `SELECT symbol, ts, close FROM ${cut} WHERE j <= 5 ORDER BY symbol, ts`);
+    age(join(data, '2-update.parquet'));
+    const inc = await run(data, cache);
+    expect(inc.cache).toMatchObject({ hits: 0, incremental: 29, computed: 0, filesScanned: 1 });
+    expectSameTables(inc.out, (await run(data, null)).out);
+    expectSameTables(inc.out, (await run(sample, null)).out);
+    expect((await run(data, cache)).cache).toMatchObject({ hits: 29, filesScanned: 0, memo: true });
   });
 
   const real = realFile('daily_stocks.parquet') as string;

@@ -11,7 +11,7 @@ import { UsageError } from '../../errors.js';
 import { runJob } from '../../pipeline/run.js';
 import { flagValues, jobOptions, paramOptions } from '../options.js';
 import { table } from '../report.js';
-import type { Io } from '../run.js';
+import { afterYargs, type Io } from '../run.js';
 import { cacheDir, jobFromFlags, parseOutputs } from './run.js';
 
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
@@ -101,6 +101,7 @@ export function warmCommand(y: Argv, io: Io): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON report on stdout' })
         .option('quiet', { type: 'boolean', default: false }),
     async (argv) => {
+      await afterYargs();
       const get = flagValues(argv);
       const cache = cacheDir(get);
       if (!cache) throw new UsageError('atc warm fills a cache: pass --cache <dir> (not --no-cache)');

@@ -12,7 +12,7 @@ import { OUTPUTS, type OutputKind, runJob } from '../../pipeline/run.js';
 import type { BadRowPolicy } from '../../stages/load/index.js';
 import { type FlagValues, flagValues, intFlag, jobOptions, numFlag, paramOptions, setsFromFlags } from '../options.js';
 import { printRunReport } from '../report.js';
-import type { Io } from '../run.js';
+import { afterYargs, type Io } from '../run.js';
 
 export function parseOutputs(raw: unknown): OutputKind[] {
   const outputs = String(raw)
@@ -65,6 +65,7 @@ export function runCommand(y: Argv, io: Io): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON result on stdout' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress, no table' }),
     async (argv) => {
+      await afterYargs();
       const get = flagValues(argv);
       const job = jobFromFlags(get, argv);
       const res = await runJob({
