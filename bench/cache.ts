@@ -2,8 +2,11 @@
 //   cold     a run that fills an empty cache (fingerprints, computes, stores)
 //   no cache the same run with --no-cache (what the cache costs a cold run)
 //   cached   a rerun over unchanged data into a fresh --out (every entry a hit)
-//   +1, +100 the data with 1 and 100 more bars per symbol: from the cold cache (a copy per
-//            run) the update computes only the new bars; against a full --no-cache recompute
+//   +1, +100 the data with 1 and 100 more bars per symbol, against a full --no-cache recompute
+//            of the same data, in two layouts (a copy of the filled cache per run):
+//              file  the source is one file, rewritten with the new bars
+//              dir   the source is a directory; the update is a new file beside the history
+//                    (whose fingerprints the cache has: only the new file is read)
 // Correctness first: the cached rerun's tables are byte-identical to the cold run's, and each
 // incremental update's tables are byte-identical to the full recompute's; nothing is reported
 // otherwise. Medians of --runs runs; ratios from the same session. Also the cache's size on
@@ -14,7 +17,7 @@
 //
 // The datasets are generated into --dir (once: reused when present).
 
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, sqlString } from '../src/data/duckdb.js';
@@ -31,18 +34,27 @@ mkdirSync(dir, { recursive: true });
 const all = join(dir, `all.parquet`);
 const base = join(dir, 'base.parquet');
 const plus = (k: number) => join(dir, `plus${k}.parquet`);
+const add = (k: number) => join(dir, `add${k}.parquet`);
 if (!existsSync(all)) {
   const g = await runCli(['data', 'generate', '--symbols', String(symbols), '--bars', String(bars + 100), '--freq', '1d', '--seed', '11', '--to', all, '--quiet']);
   if (g.code !== 0) throw new Error(`generate failed: ${g.stderr}`);
 }
 const db = await openDb();
-for (const [file, n] of [[base, bars], [plus(1), bars + 1], [plus(100), bars + 100]] as const) {
+const t0 = `(SELECT min(ts) FROM read_parquet(${sqlString(all)}))`;
+for (const [file, from, n] of [[base, 0, bars], [plus(1), 0, bars + 1], [plus(100), 0, bars + 100], [add(1), bars, 1], [add(100), bars, 100]] as const) {
   if (existsSync(file)) continue;
   await db.conn.run(
-    `COPY (SELECT * FROM read_parquet(${sqlString(all)}) WHERE ts < (SELECT min(ts) FROM read_parquet(${sqlString(all)})) + INTERVAL ${n} DAY)
+    `COPY (SELECT * FROM read_parquet(${sqlString(all)}) WHERE ts >= ${t0} + INTERVAL ${from} DAY AND ts < ${t0} + INTERVAL ${from + n} DAY)
      TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
   );
+  // an old file, as a day's data is by the time it is backtested (the cache memoises only
+  // files not modified in the last seconds)
+  utimesSync(file, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
 }
+// the directory layout: the history, and (per run) the day's file
+const daily = join(dir, 'daily');
+mkdirSync(daily, { recursive: true });
+if (!existsSync(join(daily, '1-history.parquet'))) linkSync(base, join(daily, '1-history.parquet'));
 
 interface Res {
   seconds: number;
@@ -93,23 +105,34 @@ for (let r = 0; r < runs; r++) {
 }
 const cacheBytes = await bytesOf(coldCache);
 
-const appends: Record<string, { incremental: number[]; incrementalJob: number[]; full: number[]; fullJob: number[] }> = {};
+// the directory layout's cache: filled once by a run over the history alone
+const dailyCache = join(dir, 'cache-daily');
+rmSync(join(daily, '2-update.parquet'), { force: true });
+rmSync(dailyCache, { recursive: true, force: true });
+await run(daily, dailyCache);
+
+type Append = { incremental: number[]; incrementalJob: number[]; full: number[]; fullJob: number[] };
+const appends: Record<string, Append> = {};
 for (const k of [1, 100]) {
-  const a = { incremental: [] as number[], incrementalJob: [] as number[], full: [] as number[], fullJob: [] as number[] };
-  for (let r = 0; r < runs; r++) {
-    const c = join(dir, 'cache-append');
-    rmSync(c, { recursive: true, force: true });
-    cpSync(coldCache, c, { recursive: true });
-    const i = await run(plus(k), c);
-    if (i.res.cache?.incremental !== i.res.symbols) throw new Error(`+${k}: expected every symbol incremental, got ${JSON.stringify(i.res.cache)}`);
-    const f = await run(plus(k), null);
-    await same(i.out, f.out);
-    a.incremental.push(i.wall);
-    a.incrementalJob.push(i.res.seconds);
-    a.full.push(f.wall);
-    a.fullJob.push(f.res.seconds);
+  for (const layout of ['file', 'dir'] as const) {
+    const a: Append = { incremental: [], incrementalJob: [], full: [], fullJob: [] };
+    for (let r = 0; r < runs; r++) {
+      const c = join(dir, 'cache-append');
+      rmSync(c, { recursive: true, force: true });
+      cpSync(layout === 'file' ? coldCache : dailyCache, c, { recursive: true });
+      if (layout === 'dir') linkSync(add(k), join(daily, '2-update.parquet'));
+      const i = await run(layout === 'file' ? plus(k) : daily, c);
+      if (layout === 'dir') rmSync(join(daily, '2-update.parquet'));
+      if (i.res.cache?.incremental !== i.res.symbols) throw new Error(`+${k} (${layout}): expected every symbol incremental, got ${JSON.stringify(i.res.cache)}`);
+      const f = await run(plus(k), null);
+      await same(i.out, f.out);
+      a.incremental.push(i.wall);
+      a.incrementalJob.push(i.res.seconds);
+      a.full.push(f.wall);
+      a.fullJob.push(f.res.seconds);
+    }
+    appends[`plus${k}_${layout}`] = a;
   }
-  appends[`plus${k}`] = a;
 }
 db.close();
 
@@ -121,30 +144,37 @@ const result: { ratios: Record<string, unknown>; [k: string]: unknown } = {
   workers: Number(workers),
   runs,
   seconds: {
-    cold: { wall: m(t.cold), job: m(t.coldJob) },
+    cold: { wall: m(t.cold), job: m(t.coldJob), runs: t.coldJob.map((x) => +x.toFixed(3)) },
     noCache: { wall: m(t.nocache), job: m(t.nocacheJob) },
-    cachedRerun: { wall: m(t.hit), job: m(t.hitJob), runs: t.hit.map((x) => +x.toFixed(3)) },
-    ...Object.fromEntries(Object.entries(appends).map(([k, a]) => [k, { incremental: { wall: m(a.incremental), job: m(a.incrementalJob) }, fullRecompute: { wall: m(a.full), job: m(a.fullJob) } }])),
+    cachedRerun: { wall: m(t.hit), job: m(t.hitJob), runs: t.hitJob.map((x) => +x.toFixed(3)) },
+    ...Object.fromEntries(
+      Object.entries(appends).map(([k, a]) => [k, { incremental: { wall: m(a.incremental), job: m(a.incrementalJob), runs: a.incrementalJob.map((x) => +x.toFixed(3)) }, fullRecompute: { wall: m(a.full), job: m(a.fullJob) } }]),
+    ),
   },
   ratios: {
     coldOverCachedRerun: { wall: +(median(t.cold) / median(t.hit)).toFixed(1), job: +(median(t.coldJob) / median(t.hitJob)).toFixed(1) },
-    coldOverNoCache: +(median(t.cold) / median(t.nocache)).toFixed(3),
-    ...Object.fromEntries(Object.entries(appends).map(([k, a]) => [`fullOverIncremental_${k}`, { wall: +(median(a.full) / median(a.incremental)).toFixed(1), job: +(median(a.fullJob) / median(a.incrementalJob)).toFixed(1) }])),
+    coldOverNoCache: +(median(t.coldJob) / median(t.nocacheJob)).toFixed(3),
+    ...Object.fromEntries(
+      Object.entries(appends).map(([k, a]) => [`fullOverIncremental_${k}`, { wall: +(median(a.full) / median(a.incremental)).toFixed(1), job: +(median(a.fullJob) / median(a.incrementalJob)).toFixed(1) }]),
+    ),
   },
   cache: { bytes: cacheBytes, bytesPerSymbol: Math.round(cacheBytes / symbols) },
 };
-const s = result.seconds as { cold: { wall: number; job: number }; noCache: { wall: number; job: number }; cachedRerun: { wall: number; job: number } };
+const row = (label: string, wall: number, job: number, note = '') => `${label.padEnd(30)}${String(wall).padStart(9)} ${String(job).padStart(9)}   ${note}`;
+const lines = [
+  row('cold (fills the cache)', m(t.cold), m(t.coldJob)),
+  row('no cache', m(t.nocache), m(t.nocacheJob)),
+  row('cached rerun', m(t.hit), m(t.hitJob), `cold / cached: ${JSON.stringify(result.ratios.coldOverCachedRerun)}`),
+  ...Object.entries(appends).flatMap(([k, a]) => [
+    row(`${k.replace('plus', '+').replace('_', ' bars, ')}: incremental`, m(a.incremental), m(a.incrementalJob), `full / incremental: ${JSON.stringify(result.ratios[`fullOverIncremental_${k}`])}`),
+    row(`${k.replace('plus', '+').replace('_', ' bars, ')}: full recompute`, m(a.full), m(a.fullJob)),
+  ]),
+];
 console.log(`
-correctness: cached rerun == cold run, +1 and +100 incremental == full recompute (summary and stats, byte for byte)
+correctness: cached rerun == cold run; every incremental update == the full recompute of its data (summary and stats, byte for byte)
 ${symbols} symbols x ${bars} bars, ${workers} workers, medians of ${runs} (wall = process, job = inside the run)
 
-                           wall s     job s
-cold (fills the cache)  ${String(s.cold.wall).padStart(9)} ${String(s.cold.job).padStart(9)}
-no cache                ${String(s.noCache.wall).padStart(9)} ${String(s.noCache.job).padStart(9)}
-cached rerun            ${String(s.cachedRerun.wall).padStart(9)} ${String(s.cachedRerun.job).padStart(9)}   cold / cached: ${JSON.stringify(result.ratios.coldOverCachedRerun)}
-+1 bar, incremental     ${String(appends.plus1 ? m(appends.plus1.incremental) : '').padStart(9)} ${String(appends.plus1 ? m(appends.plus1.incrementalJob) : '').padStart(9)}   full / incremental: ${JSON.stringify(result.ratios.fullOverIncremental_plus1)}
-+1 bar, full recompute  ${String(appends.plus1 ? m(appends.plus1.full) : '').padStart(9)} ${String(appends.plus1 ? m(appends.plus1.fullJob) : '').padStart(9)}
-+100, incremental       ${String(appends.plus100 ? m(appends.plus100.incremental) : '').padStart(9)} ${String(appends.plus100 ? m(appends.plus100.incrementalJob) : '').padStart(9)}   full / incremental: ${JSON.stringify(result.ratios.fullOverIncremental_plus100)}
-+100, full recompute    ${String(appends.plus100 ? m(appends.plus100.full) : '').padStart(9)} ${String(appends.plus100 ? m(appends.plus100.fullJob) : '').padStart(9)}
+                                  wall s     job s
+${lines.join('\n')}
 cache on disk: ${(cacheBytes / 1e6).toFixed(1)} MB, ${Math.round(cacheBytes / symbols)} bytes per symbol`);
 console.log(JSON.stringify(result));

@@ -70,6 +70,9 @@ export const SEGMENT_COLUMNS: [string, string][] = [
 /** What a run appends per entry; the key and fingerprint come from its key tables. */
 const APPEND_COLUMNS: [string, string][] = [['code', 'INTEGER'], ['k', 'INTEGER'], ...SEGMENT_COLUMNS.slice(11, -1)];
 
+/** Segments hashed ahead of a lookup, at most this many bytes of them. */
+const SPECULATIVE_BYTES = 64 << 20;
+
 export const USAGE_COLUMNS: [string, string][] = [
   ['key', 'VARCHAR'],
   ['used_at', 'TIMESTAMP'],
@@ -168,6 +171,8 @@ export class CacheStore {
   dropped: string[] = [];
   /** segments whose bytes matched their name in this process */
   private readonly verified = new Set<string>();
+  /** hashes in flight */
+  private readonly hashing = new Map<string, Promise<string | undefined>>();
 
   private constructor(
     readonly dir: string,
@@ -279,27 +284,32 @@ export class CacheStore {
     return `(SELECT ${SEGMENT_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS "${n}"`).join(', ')}, CAST(NULL AS VARCHAR) AS filename WHERE false)`;
   }
 
+  /** The sha256 of a file, hashed off the main thread (undefined: gone or unreadable). */
+  private hash(f: string): Promise<string | undefined> {
+    let p = this.hashing.get(f);
+    if (!p) {
+      p = readFile(f)
+        .then((b) => webcrypto.subtle.digest('SHA-256', b))
+        .then((d) => Buffer.from(d).toString('hex'))
+        .catch(() => undefined);
+      this.hashing.set(f, p);
+    }
+    return p;
+  }
+
   /**
    * Check segments against their names (the sha256 of their bytes), once per process; drop
    * those that fail. Returns the files dropped.
    */
   async verify(files: Iterable<string>): Promise<string[]> {
     const todo = [...new Set(files)].filter((f) => !this.verified.has(f));
-    // hashed off the main thread, a few at a time (memory holds those files)
     const shas: (string | undefined)[] = [];
-    for (let i = 0; i < todo.length; i += 4) {
-      const batch = todo.slice(i, i + 4).map(async (f) => {
-        try {
-          return Buffer.from(await webcrypto.subtle.digest('SHA-256', await readFile(f))).toString('hex');
-        } catch {
-          return undefined; // gone (dropped by another run) or unreadable
-        }
-      });
-      shas.push(...(await Promise.all(batch)));
-    }
+    // a few at a time: memory holds those files
+    for (let i = 0; i < todo.length; i += 4) shas.push(...(await Promise.all(todo.slice(i, i + 4).map((f) => this.hash(f)))));
     const bad: string[] = [];
     todo.forEach((f, i) => {
       const sha = shas[i];
+      this.hashing.delete(f);
       if (sha === basename(f, '.parquet')) this.verified.add(f);
       else {
         this.dropSegment(f, sha === undefined ? 'cannot be read' : 'its bytes do not match its sha256');
@@ -316,6 +326,10 @@ export class CacheStore {
   private async verifiedQuery<T>(query: (segments: string) => Promise<T>, used: (r: T) => Promise<string[]> | string[]): Promise<T> {
     for (;;) {
       const files = this.segmentFiles();
+      // A small cache is hashed while the query runs (a segment it turns out not to use costs
+      // a little work); a large one only where used.
+      let bytes = 0;
+      for (const f of files) if (!this.verified.has(f) && (bytes += statSync(f, { throwIfNoEntry: false })?.size ?? 0) <= SPECULATIVE_BYTES) void this.hash(f);
       let r: T;
       try {
         r = await query(this.entriesSql(files));

@@ -29,6 +29,14 @@ export async function printRunReport(res: RunJobResult, io: Io): Promise<void> {
           `${res.resumedSymbols > 0 ? `, resumed (${res.resumedSymbols} symbol passes were already done)` : ''}\n`,
   );
   if (res.rejects > 0) io.out(`rejects: ${res.rejects} (${res.symbolsSkipped} symbols skipped): see ${join(res.out, 'rejects.parquet')}\n`);
+  const c = res.cache;
+  if (c && !res.alreadyComplete) {
+    const entries = c.hits + c.incremental + c.computed;
+    io.out(
+      `cache: ${c.hits} of ${entries} (symbol, set) results from the cache, ${c.incremental} continued over new bars, ${c.computed} computed; ${c.stored} stored` +
+        `${c.dropped > 0 ? `; ${c.dropped} corrupt segments dropped` : ''} (${c.dir})${c.note ? `\n  ${c.note}` : ''}\n`,
+    );
+  }
   const db = await openDb();
   try {
     const file = (name: string): string => sqlString(join(res.out, name));

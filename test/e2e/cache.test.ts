@@ -42,12 +42,15 @@ describe('result cache', () => {
     expect(none.cache).toBeUndefined();
     expectSameTables(cold.out, none.out);
     expectSameTables(warm.out, none.out);
+    // the report a person reads says what the cache did
+    const human = await atc(['run', '--data', sample, '--out', tempDir(), '--cache', cache, ...OUTPUTS]);
+    expect(human.stdout).toMatch(/cache: 29 of 29 \(symbol, set\) results from the cache, 0 continued over new bars, 0 computed; 0 stored/);
     // another parameter set misses
     const other = await run(sample, cache, ['--lambda', '0.03']);
     expect(other.cache).toMatchObject({ hits: 0, computed: 29 });
     // the index as SQL
     const r = await atc(['sql', '--out', warm.out, '--cache', cache, '--format', 'json', 'SELECT count(*) AS n, sum(hits) AS hits, count(DISTINCT param_id) AS sets FROM cache']);
-    expect(JSON.parse(r.stdout)).toEqual([{ n: '58', hits: '29', sets: '2' }]);
+    expect(JSON.parse(r.stdout)).toEqual([{ n: '58', hits: '58', sets: '2' }]);
   });
 
   it('entries stored without trades serve runs without trades; a run with trades computes and stores them', async () => {
