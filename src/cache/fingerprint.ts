@@ -25,15 +25,6 @@ import { sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
 import { PARQUET_OPTIONS } from '../results/schema.js';
-import { withRowsTable } from '../stages/persist/tables.js';
-
-/** A series' first bars as an incremental update checks them against a cached entry. */
-export interface PrefixPrint {
-  bars: number;
-  firstTs: number;
-  h: string;
-  hr: string;
-}
 
 export interface Fingerprints extends SourceIndex {
   /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol),
@@ -132,45 +123,46 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
 let tailSeq = 0;
 
 /**
- * For the symbols of `upTo` (code -> the ts a cached entry ends at): the fingerprint of their
- * bars up to that ts, as their print minus the sums over their rows after it (and rows without a
- * ts), read in one scan. `keep`: also keep those rows, in file order, in a table (code, symbol,
- * ts, close), from which an incremental pass reads them.
+ * For the symbols of `cuts` (a relation: code, upto = the ts a cached entry ends at; `from`: the
+ * least upto): the fingerprint of their bars up to that ts, as their print minus the sums over
+ * their rows after it (and rows without a ts), read in one scan, into a table `prefix` (code,
+ * bars, first_ts, h, hr). `keep`: also keep those rows, in file order, in a table `rows`
+ * (code, symbol, t, close, ...), from which an incremental pass reads them.
  */
 export async function scanTails(
   conn: DuckDBConnection,
   src: BarSource,
   fp: Fingerprints,
-  upTo: ReadonlyMap<number, number>,
+  cuts: string,
+  from: number,
   keep: boolean,
-): Promise<{ prefix: Map<number, PrefixPrint>; table?: string }> {
-  const prefix = new Map<number, PrefixPrint>();
-  if (upTo.size === 0) return { prefix };
-  const table = `atc_tails_${process.pid}_${++tailSeq}`;
+): Promise<{ prefix: string; rows?: string }> {
+  const n = `${process.pid}_${++tailSeq}`;
+  const prefix = `atc_prefix_${n}`;
+  const kept = `atc_tails_${n}`;
+  // the least cut as a constant drops most rows in the scan (and, where the ts column allows,
+  // whole row groups by their statistics), before the join
+  const files = `(VALUES ${src.files.map((f, i) => `(${sqlString(f)}, ${i})`).join(', ')}) AS f(filename, idx)`;
+  // (two scans: an OR of the two conditions would keep the reader from skipping row groups)
+  const scan = (where: string) => `SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close, file_row_number AS frn, filename
+                 FROM read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true, filename = true) WHERE ${where}`;
+  const rows = `(${scan(src.tsAfterSql(from))} UNION ALL ${scan(src.tsNullSql)})`;
+  const tails = `SELECT c.code, d.symbol, d.t, d.close, hash(d.t, d.close) AS rh, f.idx * ${FILE_STRIDE} + d.frn - c.first_row AS pos, f.idx, d.frn
+                 FROM ${rows} AS d JOIN ${files} USING (filename)
+                 JOIN (SELECT p.code, p.symbol, p.first_row, u.upto FROM ${fp.table} AS p JOIN ${cuts} AS u USING (code)) AS c ON d.symbol = c.symbol
+                 WHERE d.t > c.upto OR d.t IS NULL`;
   try {
-    return await withRowsTable(conn, [['code', 'INTEGER'], ['upto', 'BIGINT']], [...upTo], async (u) => {
-      // the earliest cut as a constant drops most rows in the scan (and, where the ts column
-      // allows, whole row groups by their statistics), before the join
-      const from = Math.min(...upTo.values());
-      const files = `(VALUES ${src.files.map((f, i) => `(${sqlString(f)}, ${i})`).join(', ')}) AS f(filename, idx)`;
-      const rows = `(SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close, file_row_number AS frn, filename
-                     FROM read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true, filename = true)
-                     WHERE ${src.tsAfterSql(from)} OR ${src.tsSql} IS NULL)`;
-      const tails = `SELECT c.code, d.symbol, d.t, d.close, hash(d.t, d.close) AS rh, f.idx * ${FILE_STRIDE} + d.frn - c.first_row AS pos, f.idx, d.frn
-                     FROM ${rows} AS d JOIN ${files} USING (filename)
-                     JOIN (SELECT p.code, p.symbol, p.first_row, u.upto FROM ${fp.table} AS p JOIN ${u} AS u USING (code)) AS c ON d.symbol = c.symbol
-                     WHERE d.t > c.upto OR d.t IS NULL`;
-      if (keep) await conn.run(`CREATE OR REPLACE TABLE ${table} AS ${tails} ORDER BY code, idx, frn`);
-      const r = await conn.runAndReadAll(
-        `SELECT p.code, p.bars - coalesce(a.n, 0), p.first_ts, CAST(CAST(p.h AS HUGEINT) - coalesce(a.h, 0) AS VARCHAR), CAST(CAST(p.hr AS HUGEINT) - coalesce(a.hr, 0) AS VARCHAR)
-         FROM ${fp.table} AS p JOIN ${u} AS u USING (code)
-         LEFT JOIN (SELECT code, count(*) AS n, sum(rh) AS h, sum(CAST(${WEIGHT} AS HUGEINT) * pos) AS hr FROM ${keep ? table : `(${tails})`} GROUP BY code) AS a USING (code)`,
-      );
-      for (const [code, bars, firstTs, h, hr] of r.getRows()) prefix.set(Number(code), { bars: Number(bars), firstTs: Number(firstTs), h: String(h), hr: String(hr) });
-      return keep ? { prefix, table } : { prefix };
-    });
+    if (keep) await conn.run(`CREATE OR REPLACE TABLE ${kept} AS ${tails} ORDER BY code, idx, frn`);
+    await conn.run(
+      `CREATE OR REPLACE TABLE ${prefix} AS
+       SELECT p.code, p.bars - coalesce(a.n, 0) AS bars, p.first_ts, CAST(CAST(p.h AS HUGEINT) - coalesce(a.h, 0) AS VARCHAR) AS h,
+              CAST(CAST(p.hr AS HUGEINT) - coalesce(a.hr, 0) AS VARCHAR) AS hr
+       FROM ${fp.table} AS p JOIN ${cuts} AS u USING (code)
+       LEFT JOIN (SELECT code, count(*) AS n, sum(rh) AS h, sum(CAST(${WEIGHT} AS HUGEINT) * pos) AS hr FROM ${keep ? kept : `(${tails})`} GROUP BY code) AS a USING (code)`,
+    );
+    return keep ? { prefix, rows: kept } : { prefix };
   } catch (e) {
-    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+    await conn.run(`DROP TABLE IF EXISTS ${kept}`);
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   }
 }

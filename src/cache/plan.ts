@@ -10,8 +10,7 @@ import { ACCT_SIZE } from '../backtest/accounting.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { withRowsTable } from '../stages/persist/tables.js';
-import { type CacheEntry, type CacheStore, type EntryInput, type KeyTables } from './store.js';
+import { blobBytes, type CacheStore, type EntryInput, f64, type KeyTables } from './store.js';
 import { type Fingerprints, scanTails } from './fingerprint.js';
 
 export interface TailStart {
@@ -36,8 +35,9 @@ export interface GroupPlan {
   tails: Map<number, TailStart>;
   /** when every symbol left continues from a tail: a table of their new rows (see scanTails) */
   tailTable?: string;
-  /** keys of the entries continued from */
-  bases: string[];
+  /** a table (code, k, key, filename, ...) of the entries the tails continue from (and some
+   *  that turned out not to: their states are not taken) */
+  baseTable?: string;
 }
 
 let seq = 0;
@@ -59,7 +59,7 @@ export async function planGroup(
   /** the run computes trades: only entries that kept theirs are used, and tails carry them */
   withTrades: boolean,
 ): Promise<GroupPlan> {
-  const plan: GroupPlan = { hits: [], tails: new Map(), bases: [] };
+  const plan: GroupPlan = { hits: [], tails: new Map() };
   const np = sets.length;
   const doneCodes: number[] = [];
   done.forEach((d, code) => d && doneCodes.push(code));
@@ -71,73 +71,78 @@ export async function planGroup(
   plan.hits = await cache.findExact(conn, wants(), hits, np, withTrades);
   plan.hitTable = hits;
   if (plan.hits.length + doneCodes.length === fp.symbols.length) return plan;
-  // else, per set, the longest entry that may be a prefix of the new bars
-  const bases = new Map<number, CacheEntry[]>();
-  const found = await cache.findBases(conn, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), withTrades);
-  for (const e of found) {
-    const es = bases.get(e.code) ?? [];
-    es[e.k] = e;
-    bases.set(e.code, es);
-  }
-  for (const [code, es] of bases) {
-    const b0 = es[0];
-    let ok = b0 !== undefined;
-    for (let k = 0; k < np && ok; k++) ok = es[k]?.bars === b0?.bars && es[k]?.lastTs === b0?.lastTs && es[k]?.account.length === ACCT_SIZE;
-    if (!ok) bases.delete(code);
-  }
-  if (bases.size === 0) return plan;
+  // else, per set, the longest entry that may be a prefix of the new bars: a symbol continues
+  // when every set has one, all of the same bars
+  const bases = `atc_bases_${process.pid}_${seq}`;
+  await cache.findBases(conn, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), bases, withTrades);
+  plan.baseTable = bases;
+  await conn.run(
+    `DELETE FROM ${bases} WHERE code IN (SELECT code FROM ${bases} GROUP BY code
+       HAVING count(*) < ${np} OR min(bars) < max(bars) OR min(last_ts) < max(last_ts) OR min(octet_length(account)) < ${ACCT_SIZE * 8} OR max(octet_length(account)) > ${ACCT_SIZE * 8})`,
+  );
+  const [nBases, from, tailRows] = (
+    await conn.runAndReadAll(`SELECT count(*), min(b.last_ts), coalesce(sum(p.bars - b.bars), 0) FROM ${bases} AS b JOIN ${t.prints} AS p USING (code) WHERE b.k = 0`)
+  ).getRows()[0] as unknown[];
+  if (Number(nBases) === 0) return plan;
   // The new data must start with exactly the cached bars: one scan reads the rows after them.
   // When every symbol left continues and those rows are few, they are kept for the pass to
   // read (instead of the source again).
   const todo = fp.symbols.length - doneCodes.length - plan.hits.length;
-  let tailRows = 0;
-  for (const [code, es] of bases) tailRows += (fp.rows[code] as number) - (es[0] as CacheEntry).bars;
-  const keep = bases.size === todo && tailRows <= TAIL_ROWS_KEPT && fp.nullSymbolRows === 0;
-  const scan = await scanTails(conn, src, fp, new Map([...bases].map(([code, es]) => [code, (es[0] as CacheEntry).lastTs])), keep);
-  for (const [code, es] of bases) {
-    const p = scan.prefix.get(code);
-    const e0 = es[0] as CacheEntry;
-    if (!p || p.bars !== e0.bars || p.h !== e0.h || p.hr !== e0.hr || p.firstTs !== e0.firstTs) bases.delete(code);
+  const keep = Number(nBases) === todo && Number(tailRows) <= TAIL_ROWS_KEPT && fp.nullSymbolRows === 0;
+  const scan = await scanTails(conn, src, fp, `(SELECT code, last_ts AS upto FROM ${bases} WHERE k = 0)`, Number(from), keep);
+  try {
+    await conn.run(
+      `DELETE FROM ${bases} WHERE code NOT IN (SELECT b.code FROM ${bases} AS b JOIN ${scan.prefix} AS p USING (code)
+         WHERE b.k = 0 AND p.bars = b.bars AND p.first_ts = b.first_ts AND p.h = b.h AND p.hr = b.hr)`,
+    );
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${scan.prefix}`);
   }
-  const payloads = await cache.readPayloads(conn, [...bases.values()].flat(), withTrades);
+  const rows = await cache.readPayloads(conn, bases, ['e.code', 'e.k', 'e.bars', 'e.first_ts', 'e.last_ts', 'e.long_alerts', 'e.short_alerts', 'e.account'], 'e.code, e.k', withTrades);
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
-  for (const [code, es] of bases) {
-    const pl = es.map((e) => payloads.get(e.key));
-    if (!pl.every((x, k) => x !== undefined && x.state.length === stateBytes[k] && (!withTrades || x.trades !== null))) continue;
-    const e0 = es[0] as CacheEntry;
-    const t: TailStart = {
-      bars: e0.bars,
-      lastTs: e0.lastTs,
-      firstTs: e0.firstTs,
+  for (let i = 0; i < rows.length; ) {
+    const code = Number(rows[i]?.[0]);
+    let j = i;
+    while (j < rows.length && Number(rows[j]?.[0]) === code) j++;
+    const group = rows.slice(i, j);
+    i = j;
+    // all sets, each with its state (a segment dropped on reading leaves a symbol without)
+    if (group.length !== np || !group.every((r, k) => Number(r[1]) === k && blobBytes(r[8]).length === stateBytes[k] && (!withTrades || r[9] !== null))) continue;
+    const r0 = group[0] as unknown[];
+    const ts: TailStart = {
+      bars: Number(r0[2]),
+      firstTs: Number(r0[3]),
+      lastTs: Number(r0[4]),
       states: new Uint8Array(recordBytes),
       accounts: new Float64Array(np * ACCT_SIZE),
       alerts: new Uint32Array(np * 2),
-      trades: withTrades ? pl.map((x) => x?.trades as Float64Array) : null,
+      trades: withTrades ? group.map((r) => f64(blobBytes(r[9]))) : null,
     };
     let at = 0;
-    es.forEach((e, k) => {
-      t.states.set(pl[k]?.state as Uint8Array, at);
+    group.forEach((r, k) => {
+      ts.states.set(blobBytes(r[8]), at);
       at += stateBytes[k] as number;
-      t.accounts.set(e.account, k * ACCT_SIZE);
-      t.alerts[k * 2] = e.alerts[0];
-      t.alerts[k * 2 + 1] = e.alerts[1];
+      ts.accounts.set(f64(blobBytes(r[7])), k * ACCT_SIZE);
+      ts.alerts[k * 2] = Number(r[5]);
+      ts.alerts[k * 2 + 1] = Number(r[6]);
     });
-    plan.tails.set(code, t);
-    plan.bases.push(...es.map((e) => e.key));
+    plan.tails.set(code, ts);
   }
-  if (scan.table && plan.tails.size === todo) plan.tailTable = scan.table;
-  else if (scan.table) await conn.run(`DROP TABLE IF EXISTS ${scan.table}`);
+  if (scan.rows && plan.tails.size === todo) plan.tailTable = scan.rows;
+  else if (scan.rows) await conn.run(`DROP TABLE IF EXISTS ${scan.rows}`);
   return plan;
 }
 
 /** Log the uses of the plan's entries (hits and bases). */
 export async function recordPlanUse(conn: DuckDBConnection, cache: CacheStore, plan: GroupPlan): Promise<void> {
-  await withRowsTable(conn, [['key', 'VARCHAR']], plan.bases.map((k) => [k]), (t) =>
-    cache.recordUse(conn, `SELECT key FROM ${t}${plan.hitTable ? ` UNION ALL SELECT key FROM ${plan.hitTable}` : ''}`),
-  );
+  const used = [plan.hitTable, plan.baseTable].filter((t) => t !== undefined).map((t) => `SELECT key FROM ${t}`);
+  if (used.length > 0) await cache.recordUse(conn, used.join(' UNION ALL '));
 }
 
-const SEGMENT_ENTRIES = 2000;
+/** A segment holds at most this many entries and about this many bytes of them. */
+const SEGMENT_ENTRIES = 20_000;
+const SEGMENT_BYTES = 24 << 20;
+const entryBytes = (e: EntryInput): number => e.state.byteLength + 600 + (e.trades?.byteLength ?? 0);
 
 /** Buffers finished entries and writes them as segments (a kill loses at most the buffer). */
 export class CacheWriter {
@@ -156,7 +161,7 @@ export class CacheWriter {
 
   add(e: EntryInput): void {
     this.buf.push(e);
-    this.bytes += e.state.byteLength + 600 + (e.trades?.byteLength ?? 0);
+    this.bytes += entryBytes(e);
   }
 
   async maybeFlush(): Promise<void> {
@@ -169,7 +174,12 @@ export class CacheWriter {
     this.bytes = 0;
     this.last = Date.now();
     // in segments of bounded size: DuckDB stages each one in memory before writing it
-    for (let i = 0; i < b.length; i += SEGMENT_ENTRIES) await this.store.writeSegment(this.conn, this.keys, b.slice(i, i + SEGMENT_ENTRIES));
+    for (let i = 0; i < b.length; ) {
+      let j = i;
+      for (let bytes = 0; j < b.length && j - i < SEGMENT_ENTRIES && bytes < SEGMENT_BYTES; j++) bytes += entryBytes(b[j] as EntryInput);
+      await this.store.writeSegment(this.conn, this.keys, b.slice(i, j));
+      i = j;
+    }
     this.stored += b.length;
   }
 }

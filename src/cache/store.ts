@@ -34,7 +34,7 @@ import { sqlString } from '../data/duckdb.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { AtcError } from '../errors.js';
 import { PARQUET_OPTIONS, STATS_PART_COLUMNS, SUMMARY_COLUMNS } from '../results/schema.js';
-import { RowsWriter, withRowsTable } from '../stages/persist/tables.js';
+import { RowsWriter } from '../stages/persist/tables.js';
 
 export const CACHE_FORMAT = 'atc-cache/2';
 /** Fields of one cached closed trade: side, entryTs, entryPrice, exitTs, exitPrice, barsHeld, return. */
@@ -369,60 +369,42 @@ export class CacheStore {
   }
 
   /**
-   * Per wanted (code, k) of `wants` (code, k, symbol, set_sha, bars, first_ts, last_ts), the
-   * longest entry of the same symbol and set that may be a prefix of its bars.
+   * Table `into` (code, k, key, bars, first_ts, last_ts, h, hr, long_alerts, short_alerts,
+   * account, filename): per wanted (code, k) of `wants` (code, k, symbol, set_sha, bars,
+   * first_ts, last_ts), the longest entry of the same symbol and set that may be a prefix of its
+   * bars.
    */
-  async findBases(conn: DuckDBConnection, wants: string, withTrades: boolean): Promise<(CacheEntry & { code: number; k: number })[]> {
-    const rows = await this.verifiedQuery(
-      async (segs) =>
-        (
-          await conn.runAndReadAll(
-            `SELECT w.code, w.k, s.key, s.symbol, s.param_id, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
-             FROM ${segs} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
-             WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
-               AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts
-             QUALIFY row_number() OVER (PARTITION BY w.code, w.k ORDER BY s.bars DESC, s.filename) = 1`,
-          )
-        ).getRows(),
-      (rows) => [...new Set(rows.map((r) => String(r[13])))],
+  async findBases(conn: DuckDBConnection, wants: string, into: string, withTrades: boolean): Promise<void> {
+    await this.verifiedQuery(
+      (segs) =>
+        conn.run(
+          `CREATE OR REPLACE TABLE ${into} AS
+           SELECT w.code, w.k, s.key, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
+           FROM ${segs} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
+           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
+             AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts
+           QUALIFY row_number() OVER (PARTITION BY w.code, w.k ORDER BY s.bars DESC, s.filename) = 1`,
+        ),
+      async () => (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${into}`)).getRows().flatMap((r) => JSON.parse(String(r[0])) as string[]),
     );
-    return rows.map((r) => ({
-      code: Number(r[0]),
-      k: Number(r[1]),
-      key: String(r[2]),
-      symbol: String(r[3]),
-      paramId: String(r[4]),
-      bars: Number(r[5]),
-      firstTs: Number(r[6]),
-      lastTs: Number(r[7]),
-      h: String(r[8]),
-      hr: String(r[9]),
-      alerts: [Number(r[10]), Number(r[11])],
-      account: f64(blobBytes(r[12])),
-      file: String(r[13]),
-    }));
   }
 
-  /** The kernel states (and, `withTrades`, closed trades) of `entries`, by key; one whose segment fails is absent. */
-  async readPayloads(conn: DuckDBConnection, entries: readonly { key: string; file: string }[], withTrades: boolean): Promise<Map<string, { state: Uint8Array; trades: Float64Array | null }>> {
-    const out = new Map<string, { state: Uint8Array; trades: Float64Array | null }>();
-    const files = [...new Set(entries.map((e) => e.file))];
+  /**
+   * The kernel states (and, `withTrades`, closed trades) of the entries of table `entries`
+   * (`e`: key, filename, ...) after the columns `cols` (of `e` or of the entry, `s`), in the
+   * order `orderBy`; rows whose segment fails are left out (and the segment dropped).
+   */
+  async readPayloads(conn: DuckDBConnection, entries: string, cols: string[], orderBy: string, withTrades: boolean): Promise<unknown[][]> {
+    const files = (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${entries}`)).getRows().flatMap((r) => JSON.parse(String(r[0])) as string[]);
     const bad = new Set(await this.verify(files));
     const good = files.filter((f) => !bad.has(f));
-    if (good.length === 0) return out;
-    const rows = await withRowsTable(
-      conn,
-      [['key', 'VARCHAR'], ['filename', 'VARCHAR']],
-      entries.filter((e) => !bad.has(e.file)).map((e) => [e.key, e.file]),
-      async (t) =>
-        (
-          await conn.runAndReadAll(
-            `SELECT s.key, s.state, ${withTrades ? 's.trades' : 'NULL'} FROM ${this.entriesSql(good)} AS s JOIN ${t} AS w ON s.key = w.key AND s.filename = w.filename`,
-          )
-        ).getRows(),
-    );
-    for (const [key, state, trades] of rows) out.set(String(key), { state: blobBytes(state), trades: trades === null ? null : f64(blobBytes(trades)) });
-    return out;
+    if (good.length === 0) return [];
+    return (
+      await conn.runAndReadAll(
+        `SELECT ${cols.join(', ')}, s.state, ${withTrades ? 's.trades' : 'NULL'}
+         FROM ${this.entriesSql(good)} AS s JOIN ${entries} AS e ON s.key = e.key AND s.filename = e.filename ORDER BY ${orderBy}`,
+      )
+    ).getRows();
   }
 
   /** Record a use of every entry whose key `keysSql` (a SELECT with a `key` column) returns. */

@@ -145,7 +145,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
       const ranges = planRanges(index, opts.rangeRows ?? 1_000_000, opts.done, opts.after);
       const where = (r: Range) =>
         `${src.symbolSql} BETWEEN ${sqlString(symbols[r.first] as string)} AND ${sqlString(symbols[r.last] as string)}` +
-        (Number.isNaN(r.after) ? '' : ` AND (${src.tsAfterSql(r.after)} OR ${src.tsSql} IS NULL)`);
+        (Number.isNaN(r.after) ? '' : ` AND (${src.tsAfterSql(r.after)} OR ${src.tsNullSql})`);
       const start = (k: number) => {
         const r = ranges[k] as Range;
         return r.stream ? undefined : (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r)));

@@ -18,6 +18,8 @@ export interface BarSource {
   /** SQL true where ts > `us` (µs), written so that the Parquet reader can skip row groups by
    *  their statistics where the column's type allows */
   tsAfterSql: (us: number) => string;
+  /** SQL true where ts is NULL, on the column as stored (its statistics can skip row groups) */
+  tsNullSql: string;
   /** SQL giving close as DOUBLE */
   closeSql: string;
   symbolSql: string;
@@ -30,7 +32,7 @@ export interface BarSource {
 
 /** The bars of a DuckDB table (symbol, t as µs, close) in file order, standing for `src`. */
 export function tableSource(src: BarSource, table: string): BarSource {
-  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, closeSql: '"close"', symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
+  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
 }
 
 function listParquet(dir: string): string[] {
@@ -108,7 +110,7 @@ export async function openBarSource(conn: DuckDBConnection, spec: string): Promi
   const symbolSorted = (): Promise<boolean> => (sorted ??= rowGroupsAscend(conn, files));
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
   const tsAfterSql = (us: number): string => (ts.type === 'TIMESTAMP' ? `${sqlIdent('ts')} > make_timestamp(${us})` : `${tsSql} > ${us}`);
-  return { spec, files, relation, tsSql, tsAfterSql, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
+  return { spec, files, relation, tsSql, tsAfterSql, tsNullSql: `${sqlIdent('ts')} IS NULL`, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
 }
 
 /** True when, in file order, every row group's symbols are at or after the previous group's. */

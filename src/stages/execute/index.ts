@@ -53,9 +53,8 @@ export class Dispatcher {
     const task = (async () => {
       let stateIn: Uint8Array | undefined;
       let accountsIn: Float64Array | undefined;
-      for (const [i, p] of carriedIn.entries()) {
-        if (!p) continue;
-        const c = await p;
+      for (const [i, c] of (await Promise.all(carriedIn)).entries()) {
+        if (!c) continue;
         stateIn ??= new Uint8Array(series.length * rb);
         accountsIn ??= new Float64Array(series.length * ab);
         stateIn.set(c.states, i * rb);

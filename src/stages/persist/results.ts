@@ -141,14 +141,14 @@ export class ResultsPersister {
       await conn.run(`COPY (${sql}) TO ${sqlString(f.temp)} (${PARQUET_OPTIONS})`);
       parts.push(f);
     }
-    const hits = (await conn.runAndReadAll(`SELECT s.symbol, s.param_id, s.key, s.filename, s.account ${from}`)).getRows();
-    const payloads = await store.readPayloads(conn, hits.map((r) => ({ key: String(r[2]), file: String(r[3]) })), true);
+    const hits = await store.readPayloads(conn, table, ['s.symbol', 's.param_id', 's.account'], 'e.code, e.k', true);
+    // the planner verified these segments; one dropped since (by another run) fails the run
+    if (hits.length !== Number((await conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]?.[0])) {
+      throw new AtcError('ATC_ERR_CACHE', `${store.dir}: cached trades went missing during the run; run again`);
+    }
     const rows: unknown[][] = [];
-    for (const [symbol, id, key, , account] of hits) {
-      const t = payloads.get(String(key))?.trades;
-      // the planner only picks entries with trades; a segment dropped since fails the run, not its results
-      if (!t) throw new AtcError('ATC_ERR_CACHE', `${store.dir}: the cached trades of ${String(symbol)} went missing during the run; run again`);
-      rows.push(...cachedTradeRows(String(symbol), String(id), t));
+    for (const [symbol, id, account, , trades] of hits) {
+      rows.push(...cachedTradeRows(String(symbol), String(id), f64(blobBytes(trades))));
       const ot = openTrade(f64(blobBytes(account)));
       if (ot) rows.push([symbol, id, ot.side === 1 ? 'long' : 'short', ot.entryTs, ot.entryPrice, null, null, ot.barsHeld, ot.return]);
     }
