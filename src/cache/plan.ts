@@ -7,6 +7,8 @@
 // and, for the symbols computed, the entries to store when they finish.
 
 import { ACCT_SIZE } from '../backtest/accounting.js';
+import { LAST_FIELDS } from '../engine/job.js';
+import { SUMMARY_COLUMNS } from '../results/schema.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -25,6 +27,9 @@ export interface TailStart {
   alerts: Uint32Array;
   /** per set: cached closed trades (CACHED_TRADE_FIELDS each), when the run computes trades */
   trades: Float64Array[] | null;
+  /** the close and, per set, the outputs (LAST_FIELDS; those a summary shows) at the last cached bar */
+  lastClose: number;
+  last: Float64Array;
 }
 
 export interface GroupPlan {
@@ -39,6 +44,9 @@ export interface GroupPlan {
    *  that turned out not to: their states are not taken) */
   baseTable?: string;
 }
+
+/** The signal columns of a summary (Average_Signal and the six MA signals), as an entry holds them. */
+const SIGNAL_COLUMNS = SUMMARY_COLUMNS.slice(5, 12).map(([n]) => n);
 
 let seq = 0;
 /** Most new rows kept in memory for an incremental pass (beyond: the pass reads the source). */
@@ -98,7 +106,8 @@ export async function planGroup(
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${scan.prefix}`);
   }
-  const rows = await cache.readPayloads(conn, bases, ['e.code', 'e.k', 'e.bars', 'e.first_ts', 'e.last_ts', 'e.long_alerts', 'e.short_alerts', 'e.account'], 'e.code, e.k', withTrades);
+  const rows = await cache.readPayloads(conn, bases, ['e.code', 'e.k', 'e.bars', 'e.first_ts', 'e.last_ts', 'e.long_alerts', 'e.short_alerts', 'e.account', 's.last_close', ...SIGNAL_COLUMNS.map((c) => `s."${c}"`), 's.direction'], 'e.code, e.k', withTrades);
+  const P = 10 + SIGNAL_COLUMNS.length; // where the state (then the trades) is in a row
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
   for (let i = 0; i < rows.length; ) {
     const code = Number(rows[i]?.[0]);
@@ -107,7 +116,7 @@ export async function planGroup(
     const group = rows.slice(i, j);
     i = j;
     // all sets, each with its state (a segment dropped on reading leaves a symbol without)
-    if (group.length !== np || !group.every((r, k) => Number(r[1]) === k && blobBytes(r[8]).length === stateBytes[k] && (!withTrades || r[9] !== null))) continue;
+    if (group.length !== np || !group.every((r, k) => Number(r[1]) === k && blobBytes(r[P]).length === stateBytes[k] && (!withTrades || r[P + 1] !== null))) continue;
     const r0 = group[0] as unknown[];
     const ts: TailStart = {
       bars: Number(r0[2]),
@@ -116,11 +125,16 @@ export async function planGroup(
       states: new Uint8Array(recordBytes),
       accounts: new Float64Array(np * ACCT_SIZE),
       alerts: new Uint32Array(np * 2),
-      trades: withTrades ? group.map((r) => f64(blobBytes(r[9]))) : null,
+      trades: withTrades ? group.map((r) => f64(blobBytes(r[P + 1]))) : null,
+      lastClose: Number(r0[8]),
+      last: new Float64Array(np * LAST_FIELDS).fill(NaN),
     };
     let at = 0;
     group.forEach((r, k) => {
-      ts.states.set(blobBytes(r[8]), at);
+      ts.states.set(blobBytes(r[P]), at);
+      // the summary's columns, as the kernel lays them out (NULL: NaN; direction NULL: 0)
+      SIGNAL_COLUMNS.forEach((_, j) => (ts.last[k * LAST_FIELDS + j] = r[9 + j] === null ? NaN : Number(r[9 + j])));
+      ts.last[k * LAST_FIELDS + LAST_FIELDS - 1] = r[P - 1] === null ? 0 : Number(r[P - 1]);
       at += stateBytes[k] as number;
       ts.accounts.set(f64(blobBytes(r[7])), k * ACCT_SIZE);
       ts.alerts[k * 2] = Number(r[5]);

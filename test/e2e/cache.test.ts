@@ -112,6 +112,25 @@ describe('result cache', () => {
     }
   });
 
+  it('a symbol continued from the cache whose new rows are all dropped (--bad-rows drop) ends with its cached results', async () => {
+    const dir = tempDir();
+    const cut = `(SELECT *, row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) AS j FROM '${sample}')`;
+    const head = await parquetFrom(join(dir, 'head.parquet'), `SELECT symbol, ts, close FROM ${cut} WHERE j > 5 ORDER BY symbol, ts`);
+    // AAPL's five new closes are NULL; MSFT's are partly
+    const grown = await parquetFrom(
+      join(dir, 'grown.parquet'),
+      `SELECT symbol, ts, CASE WHEN (symbol = 'AAPL' AND j <= 5) OR (symbol = 'MSFT' AND j IN (2, 4)) THEN NULL ELSE close END AS close FROM ${cut} ORDER BY symbol, ts`,
+    );
+    const cache = tempDir();
+    const drop = ['--bad-rows', 'drop'];
+    for (const outputs of [['--outputs', 'summary,stats'], OUTPUTS]) {
+      await run(head, cache, drop, outputs);
+      const inc = await run(grown, cache, drop, outputs);
+      expect(inc.cache).toMatchObject({ incremental: 29, computed: 0, stored: 27 });
+      expectSameTables(inc.out, (await run(grown, null, drop, outputs)).out, [...(outputs === OUTPUTS ? TABLES : ['summary', 'stats']), 'rejects']);
+    }
+  });
+
   it('a day file added to a directory: only the new file is fingerprinted, every symbol continues, bitwise a full recompute', async () => {
     const dir = tempDir();
     const data = join(dir, 'bars');

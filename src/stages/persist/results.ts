@@ -41,6 +41,8 @@ interface Pending {
   closed: number[][];
   /** trade rows of cached bars, written when the symbol completes */
   emit: unknown[][];
+  /** continued from the cache: its results there (a symbol whose new rows are all dropped ends with them) */
+  cached?: TailStart;
 }
 
 /** Storing finished symbols in the cache. */
@@ -103,7 +105,7 @@ export class ResultsPersister {
     const np = this.o.sets.length;
     const closed = t.trades ? t.trades.map((a) => Array.from(a)) : this.o.sets.map(() => []);
     const emit = this.o.trades && t.trades ? t.trades.flatMap((a, k) => cachedTradeRows(symbol, (this.o.sets[k] as ParamSet).id, a)) : [];
-    this.pending.set(symbol, { files: [], firstTs: t.firstTs, alerts: Uint32Array.from(t.alerts.subarray(0, np * 2)), portfolio: [], closed, emit });
+    this.pending.set(symbol, { files: [], firstTs: t.firstTs, alerts: Uint32Array.from(t.alerts.subarray(0, np * 2)), portfolio: [], closed, emit, cached: t });
   }
 
   /**
@@ -229,16 +231,19 @@ export class ResultsPersister {
         files.push(...p.files);
         this.uncommittedPortfolio(p.portfolio);
       }
+      // no new bar: a symbol continued from the cache whose new rows were all dropped
+      const same = s.length === 0 ? p?.cached : undefined;
+      if (s.length === 0 && !same) throw new Error(`internal: ${s.symbol} ends with an empty block`);
       const firstTs = p?.firstTs ?? (batch.slot.ts[s.start] as number);
-      const lastTs = batch.slot.ts[s.start + s.length - 1] as number;
-      const lastClose = batch.slot.closes[s.start + s.length - 1];
+      const lastTs = same ? same.lastTs : (batch.slot.ts[s.start + s.length - 1] as number);
+      const lastClose = same ? same.lastClose : batch.slot.closes[s.start + s.length - 1];
       if (p) trades.push(...p.emit);
       const cache = this.o.cache && !this.faulty.has(s.symbol) ? this.o.cache : undefined;
       let stateAt = i * (this.recordBytes ?? 0);
       sets.forEach((set, k) => {
         const at = i * np + k;
-        const last = r.last.subarray(at * LAST_FIELDS, (at + 1) * LAST_FIELDS);
-        const acct = r.accounts.subarray(at * ACCT_SIZE, (at + 1) * ACCT_SIZE);
+        const last = (same?.last ?? r.last).subarray((same ? k : at) * LAST_FIELDS, ((same ? k : at) + 1) * LAST_FIELDS);
+        const acct = (same?.accounts ?? r.accounts).subarray((same ? k : at) * ACCT_SIZE, ((same ? k : at) + 1) * ACCT_SIZE);
         const longA = (alerts[k * 2] as number) + (p ? (p.alerts[k * 2] as number) : 0);
         const shortA = (alerts[k * 2 + 1] as number) + (p ? (p.alerts[k * 2 + 1] as number) : 0);
         const rows = setRows(s.symbol, set.id, s.barStart + s.length, firstTs, lastTs, lastClose as number, last, longA, shortA, acct, this.o.minSignal, this.o.trades);
