@@ -64,7 +64,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   let scanned = 0;
   try {
     for (const [idx, file] of src.files.entries()) {
-      const memo = memoDir ? join(memoDir, `${sourceIdentity([file])}.parquet`) : undefined;
+      const memo = memoDir ? join(memoDir, `${fileIdentity(file)}.parquet`) : undefined;
       const cols = `${idx} AS idx, symbol, bars, first_ts, last_ts, h, a, b, m`;
       if (memo && existsSync(memo)) {
         memos.push(memo);
@@ -167,21 +167,19 @@ export async function scanTails(
   }
 }
 
-/** Path, size, mtime and the last 64 KiB (the Parquet footer: row groups, statistics) of every file. */
-export function sourceIdentity(files: string[]): string {
-  const h = createHash('sha256').update('atc-source/1\n');
-  for (const f of files) {
-    const fd = openSync(f, 'r');
-    try {
-      const st = fstatSync(fd, { bigint: true });
-      h.update(`${f}\n${st.size}\n${st.mtimeNs}\n`);
-      const n = Number(st.size < 65536n ? st.size : 65536n);
-      const buf = Buffer.alloc(n);
-      readSync(fd, buf, 0, n, Number(st.size) - n);
-      h.update(buf);
-    } finally {
-      closeSync(fd);
-    }
+/** A file's path, size, mtime and last 64 KiB (its Parquet footer: row groups, statistics). */
+function fileIdentity(file: string): string {
+  const h = createHash('sha256').update(`atc-source-file/1\n${file}\n`);
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    h.update(`${st.size}\n${st.mtimeNs}\n`);
+    const n = Number(st.size < 65536n ? st.size : 65536n);
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, Number(st.size) - n);
+    h.update(buf);
+  } finally {
+    closeSync(fd);
   }
   return h.digest('hex');
 }

@@ -73,28 +73,6 @@ const APPEND_COLUMNS: [string, string][] = [['code', 'INTEGER'], ['k', 'INTEGER'
 /** Segments hashed ahead of a lookup, at most this many bytes of them. */
 const SPECULATIVE_BYTES = 64 << 20;
 
-export const USAGE_COLUMNS: [string, string][] = [
-  ['key', 'VARCHAR'],
-  ['used_at', 'TIMESTAMP'],
-  ['hits', 'BIGINT'],
-];
-
-/** An entry as an incremental update continues from it. */
-export interface CacheEntry {
-  key: string;
-  symbol: string;
-  paramId: string;
-  bars: number;
-  firstTs: number;
-  lastTs: number;
-  h: string;
-  hr: string;
-  alerts: [number, number];
-  account: Float64Array;
-  /** the segment it was read from */
-  file: string;
-}
-
 /** What a finished (symbol, set) stores. */
 export interface EntryInput {
   /** symbol code and parameter set index in the run's keys table */
