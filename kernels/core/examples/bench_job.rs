@@ -1,6 +1,6 @@
 // cargo run --release --example bench_job -- [path] [sets] : a job without per-bar outputs
 use atc_core::account::{fresh_account, AcctParams, ACCT_SIZE};
-use atc_core::batch::{Path, States};
+use atc_core::batch::Path;
 use atc_core::job::{run, Job, SetParams, LAST_FIELDS};
 use atc_core::plan::{default_wire, wire, Plan, Switches};
 mod common;
@@ -19,7 +19,7 @@ fn main() {
         let mut accounts = vec![0.0; n * nsets * ACCT_SIZE];
         for a in accounts.chunks_mut(ACCT_SIZE) { fresh_account(a); }
         let t = std::time::Instant::now();
-        run(Job { sets: &sets, closes: &closes, offsets: &offs, ts: if acct { Some(&ts) } else { None }, states: States::Fresh, accounts: if acct { Some(&mut accounts) } else { None }, last: Some(&mut last), alerts: None, planes: None, extra: None, portfolio: None, trades: None }, path).unwrap();
+        run(Job { ts: if acct { Some(&ts) } else { None }, accounts: if acct { Some(&mut accounts) } else { None }, last: Some(&mut last), ..Job::new(&sets, &closes, &offs) }, path).unwrap();
         let dt = t.elapsed().as_secs_f64();
         println!("{} sets={} {:.0} ms {:.2} M set-bars/s", path.name(), nsets, dt*1e3, (n*m*nsets) as f64 / dt / 1e6);
     }

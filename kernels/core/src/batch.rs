@@ -155,18 +155,9 @@ pub fn step(plan: &Plan, closes: &[f64], offsets: &[u32], out: Outputs, states: 
     let sets = [SetParams { plan: plan.clone(), acct: AcctParams::DEFAULT }];
     run(
         Job {
-            sets: &sets,
-            closes,
-            offsets,
-            ts: None,
             states,
-            accounts: None,
-            last: None,
-            alerts: None,
             planes: Some(out),
-            extra: None,
-            portfolio: None,
-            trades: None,
+            ..Job::new(&sets, closes, offsets)
         },
         path,
     )

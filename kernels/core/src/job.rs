@@ -65,6 +65,14 @@ pub struct Job<'a> {
     pub trades: Option<&'a mut Vec<f64>>,
 }
 
+impl<'a> Job<'a> {
+    /// A job over fresh states with no output asked for: name what you want with
+    /// `Job { last: Some(..), ..Job::new(sets, closes, offsets) }`.
+    pub fn new(sets: &'a [SetParams], closes: &'a [f64], offsets: &'a [u32]) -> Self {
+        Job { sets, closes, offsets, ts: None, states: States::Fresh, accounts: None, last: None, alerts: None, planes: None, extra: None, portfolio: None, trades: None }
+    }
+}
+
 /// Byte offset of each set's record inside one series' group of records, and the group size.
 fn record_offsets(sets: &[SetParams]) -> (Vec<usize>, usize) {
     let mut at = 0;

@@ -347,18 +347,14 @@ fn run_sets(sets: &[SetParams], closes: &[f64], offsets: &[u32], path: Path) -> 
     let mut trades = Vec::new();
     run_job(
         Job {
-            sets,
-            closes,
-            offsets,
             ts: Some(&ts),
             states: States::Out(&mut states),
             accounts: Some(&mut accounts),
             last: Some(&mut last),
             alerts: Some(&mut alerts),
-            planes: None,
-            extra: None,
             portfolio: Some(Portfolio { u_index: &u, n_u, sums: &mut sums, counts: &mut counts }),
             trades: Some(&mut trades),
+            ..Job::new(sets, closes, offsets)
         },
         path,
     )
@@ -444,18 +440,12 @@ fn a_sweep_split_into_blocks_gives_the_same_bits() {
             let mut l = vec![0.0; n * np * LAST_FIELDS];
             run_job(
                 Job {
-                    sets: &sets,
-                    closes: &c,
-                    offsets: &o,
                     ts: Some(&t),
                     states: States::InPlace(&mut st),
                     accounts: Some(&mut accounts),
                     last: Some(&mut l),
-                    alerts: None,
-                    planes: None,
-                    extra: None,
-                    portfolio: None,
                     trades: Some(&mut trades),
+                    ..Job::new(&sets, &c, &o)
                 },
                 Path::best(),
             )
@@ -492,18 +482,12 @@ fn a_single_set_job_writes_planes_and_equity() {
     let Out { values, direction, alerts, stride } = &mut out;
     run_job(
         Job {
-            sets: &sets,
-            closes: &closes,
-            offsets: &offsets,
             ts: Some(&ts),
-            states: States::Fresh,
             accounts: Some(&mut accounts),
             last: Some(&mut last),
-            alerts: None,
             planes: Some(Outputs { values, stride: *stride, direction, alerts }),
             extra: Some(&mut extra),
-            portfolio: None,
-            trades: None,
+            ..Job::new(&sets, &closes, &offsets)
         },
         Path::best(),
     )
@@ -548,18 +532,12 @@ fn job_fuzz_never_panics() {
         let mut last = vec![0.0; ns * np * LAST_FIELDS];
         let _ = run_job(
             Job {
-                sets: &sets,
-                closes: &closes,
-                offsets: &offsets,
                 ts: Some(&ts),
-                states: States::Fresh,
                 accounts: Some(&mut accounts),
                 last: Some(&mut last),
-                alerts: None,
-                planes: None,
-                extra: None,
                 portfolio: Some(Portfolio { u_index: &u, n_u, sums: &mut sums, counts: &mut counts }),
                 trades: Some(&mut trades),
+                ..Job::new(&sets, &closes, &offsets)
             },
             Path::available()[rng.below(Path::available().len())],
         );
