@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { SourceIndex } from '../data/bars-reader.js';
+import { readIndex, type SourceIndex } from '../data/bars-reader.js';
 import { sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
@@ -61,7 +61,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   const table = `atc_prints_${process.pid}_${++seq}`;
   const perFile: string[] = [];
   const memos: string[] = [];
-  let scanned = 0;
+  const scannedTables: string[] = [];
   try {
     for (const [idx, file] of src.files.entries()) {
       const memo = memoDir ? join(memoDir, `${fileIdentity(file)}.parquet`) : undefined;
@@ -71,8 +71,8 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
         perFile.push(`SELECT ${cols} FROM read_parquet(${sqlString(memo)})`);
         continue;
       }
-      scanned++;
       const t = `${table}_f${idx}`;
+      scannedTables.push(t);
       await conn.run(`CREATE TABLE ${t} AS SELECT symbol, ${FILE_SUMS} FROM ${fileRowsSql(src, file)} GROUP BY symbol`);
       perFile.push(`SELECT ${cols} FROM ${t}`);
       // Only files last modified well before now are memoised: a write within the clock's
@@ -108,16 +108,9 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
     if (e instanceof DataError) throw e;
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   } finally {
-    for (const idx of src.files.keys()) await conn.run(`DROP TABLE IF EXISTS ${table}_f${idx}`);
+    for (const t of scannedTables) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   }
-  const [symbols, rows, nulls, total] = (
-    await conn.runAndReadAll(
-      `SELECT CAST(to_json(coalesce(list(symbol ORDER BY code) FILTER (WHERE code IS NOT NULL), [])) AS VARCHAR),
-              CAST(to_json(coalesce(list(bars ORDER BY code) FILTER (WHERE code IS NOT NULL), [])) AS VARCHAR),
-              coalesce(sum(bars) FILTER (WHERE code IS NULL), 0), coalesce(sum(bars), 0) FROM ${table}`,
-    )
-  ).getRows()[0] as unknown[];
-  return { symbols: JSON.parse(String(symbols)) as string[], rows: JSON.parse(String(rows)) as number[], nullSymbolRows: Number(nulls), totalRows: Number(total), table, memo: scanned === 0, scanned };
+  return { ...(await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`)), table, memo: scannedTables.length === 0, scanned: scannedTables.length };
 }
 
 let tailSeq = 0;

@@ -12,7 +12,7 @@ import { SUMMARY_COLUMNS } from '../results/schema.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { blobBytes, type CacheStore, type EntryInput, f64, type KeyTables } from './store.js';
+import { blobBytes, type CacheStore, type EntryInput, f64, type Found, type KeyTables } from './store.js';
 import { type Fingerprints, scanTails } from './fingerprint.js';
 
 export interface TailStart {
@@ -35,14 +35,14 @@ export interface TailStart {
 export interface GroupPlan {
   /** symbol codes answered by the cache, ascending */
   hits: number[];
-  /** a table (code, k, key, filename) of the hits' entries (k: the set's index in the group) */
-  hitTable?: string;
+  /** the hits' entries: a table (code, k, key, filename; k: the set's index in the group) */
+  hitEntries?: Found;
   tails: Map<number, TailStart>;
   /** when every symbol left continues from a tail: a table of their new rows (see scanTails) */
   tailTable?: string;
-  /** a table (code, k, key, filename, ...) of the entries the tails continue from (and some
-   *  that turned out not to: their states are not taken) */
-  baseTable?: string;
+  /** the entries the tails continue from (and some that turned out not to: their states are
+   *  not taken): a table (code, k, key, filename, ...) */
+  baseEntries?: Found;
 }
 
 /** The signal columns of a summary (Average_Signal and the six MA signals), as an entry holds them. */
@@ -76,14 +76,15 @@ export async function planGroup(
     `(SELECT p.code, v.k - ${k0} AS k, p.symbol, v.set_sha, p.bars, p.first_ts, p.last_ts, p.h, p.hr FROM ${t.prints} AS p CROSS JOIN ${t.sets} AS v
       WHERE p.code IS NOT NULL AND v.k >= ${k0} AND v.k < ${k0 + np} ${doneCodes.length > 0 ? `AND p.code NOT IN (${doneCodes.join(', ')})` : ''} ${more})`;
   const hits = `atc_hits_${process.pid}_${++seq}`;
-  plan.hits = await cache.findExact(conn, wants(), hits, np, withTrades);
-  plan.hitTable = hits;
+  const exact = await cache.findExact(conn, wants(), hits, np, withTrades);
+  plan.hits = exact.codes;
+  plan.hitEntries = exact;
   if (plan.hits.length + doneCodes.length === fp.symbols.length) return plan;
   // else, per set, the longest entry that may be a prefix of the new bars: a symbol continues
   // when every set has one, all of the same bars
   const bases = `atc_bases_${process.pid}_${seq}`;
-  await cache.findBases(conn, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), bases, withTrades);
-  plan.baseTable = bases;
+  const found = await cache.findBases(conn, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), bases, withTrades);
+  plan.baseEntries = found;
   await conn.run(
     `DELETE FROM ${bases} WHERE code IN (SELECT code FROM ${bases} GROUP BY code
        HAVING count(*) < ${np} OR min(bars) < max(bars) OR min(last_ts) < max(last_ts) OR min(octet_length(account)) < ${ACCT_SIZE * 8} OR max(octet_length(account)) > ${ACCT_SIZE * 8})`,
@@ -106,7 +107,7 @@ export async function planGroup(
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${scan.prefix}`);
   }
-  const rows = await cache.readPayloads(conn, bases, ['e.code', 'e.k', 'e.bars', 'e.first_ts', 'e.last_ts', 'e.long_alerts', 'e.short_alerts', 'e.account', 's.last_close', ...SIGNAL_COLUMNS.map((c) => `s."${c}"`), 's.direction'], 'e.code, e.k', withTrades);
+  const rows = await cache.readPayloads(conn, found, ['e.code', 'e.k', 'e.bars', 'e.first_ts', 'e.last_ts', 'e.long_alerts', 'e.short_alerts', 'e.account', 's.last_close', ...SIGNAL_COLUMNS.map((c) => `s."${c}"`), 's.direction'], 'e.code, e.k', withTrades);
   const P = 10 + SIGNAL_COLUMNS.length; // where the state (then the trades) is in a row
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
   for (let i = 0; i < rows.length; ) {
@@ -149,7 +150,7 @@ export async function planGroup(
 
 /** Log the uses of the plan's entries (hits and bases). */
 export async function recordPlanUse(conn: DuckDBConnection, cache: CacheStore, plan: GroupPlan): Promise<void> {
-  const used = [plan.hitTable, plan.baseTable].filter((t) => t !== undefined).map((t) => `SELECT key FROM ${t}`);
+  const used = [plan.hitEntries, plan.baseEntries].filter((f) => f !== undefined).map((f) => `SELECT key FROM ${f.table}`);
   if (used.length > 0) await cache.recordUse(conn, used.join(' UNION ALL '));
 }
 

@@ -30,7 +30,7 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { canonicalSet, type ParamSet } from '../config/grid.js';
-import { sqlString } from '../data/duckdb.js';
+import { jsonList, sqlString } from '../data/duckdb.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { AtcError } from '../errors.js';
 import { PARQUET_OPTIONS, STATS_PART_COLUMNS, SUMMARY_COLUMNS } from '../results/schema.js';
@@ -69,6 +69,12 @@ export const SEGMENT_COLUMNS: [string, string][] = [
 ];
 /** What a run appends per entry; the key and fingerprint come from its key tables. */
 const APPEND_COLUMNS: [string, string][] = [['code', 'INTEGER'], ['k', 'INTEGER'], ...SEGMENT_COLUMNS.slice(11, -1)];
+
+/** A table of entries found in the cache (its `filename` column names their segments), and those segments. */
+export interface Found {
+  table: string;
+  files: string[];
+}
 
 /** Segments hashed ahead of a lookup, at most this many bytes of them. */
 const SPECULATIVE_BYTES = 64 << 20;
@@ -298,10 +304,10 @@ export class CacheStore {
   }
 
   /**
-   * Run `query` over the segments until every segment it used (`files` of its result) is
+   * Run `query` over the segments until every segment it used (its result's `files`) is
    * verified: a segment that fails (or cannot be read) is dropped and the query run again.
    */
-  private async verifiedQuery<T>(query: (segments: string) => Promise<T>, used: (r: T) => Promise<string[]> | string[]): Promise<T> {
+  private async verifiedQuery<T extends { files: string[] }>(query: (segments: string) => Promise<T>): Promise<T> {
     for (;;) {
       const files = this.segmentFiles();
       // A small cache is hashed while the query runs (a segment it turns out not to use costs
@@ -315,35 +321,32 @@ export class CacheStore {
         if ((await this.verify(files)).length === 0) throw new AtcError('ATC_ERR_CACHE', `${this.dir}: ${(e as Error).message}`, { cause: e });
         continue;
       }
-      if ((await this.verify(await used(r))).length === 0) return r;
+      if ((await this.verify(r.files)).length === 0) return r;
     }
+  }
+
+  /** The segments the entries of table `t` (with a `filename` column) are in. */
+  private async filesOf(conn: DuckDBConnection, t: string): Promise<string[]> {
+    return JSON.parse(String((await conn.runAndReadAll(`SELECT ${jsonList('list(DISTINCT filename)')} FROM ${t}`)).getRows()[0]?.[0])) as string[];
   }
 
   /**
    * Table `into` (code, k, key, filename): the entries of exactly the bars and sets of `wants`
    * (code, k, symbol, set_sha, bars, first_ts, last_ts, h, hr), every field the key hashes
    * equal (so the key is), one per (code, k), for the codes that have one for each of `np`
-   * sets. Returns those codes, ascending.
+   * sets (returned, ascending).
    */
-  async findExact(conn: DuckDBConnection, wants: string, into: string, np: number, withTrades: boolean): Promise<number[]> {
-    const [codes] = await this.verifiedQuery(
-      async (segs) => {
-        await conn.run(
-          `CREATE OR REPLACE TABLE ${into} AS SELECT w.code, w.k, s.key, min(s.filename) AS filename FROM ${segs} AS s JOIN ${wants} AS w
-           ON s.symbol = w.symbol AND s.set_sha = w.set_sha AND s.bars = w.bars AND s.first_ts = w.first_ts AND s.last_ts = w.last_ts AND s.h = w.h AND s.hr = w.hr
-           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''} GROUP BY w.code, w.k, s.key`,
-        );
-        if (np > 1) await conn.run(`DELETE FROM ${into} WHERE code IN (SELECT code FROM ${into} GROUP BY code HAVING count(*) < ${np})`);
-        const [c, f] = (
-          await conn.runAndReadAll(
-            `SELECT CAST(to_json(coalesce(list(DISTINCT code ORDER BY code), [])) AS VARCHAR), CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${into}`,
-          )
-        ).getRows()[0] as unknown[];
-        return [JSON.parse(String(c)) as number[], JSON.parse(String(f)) as string[]] as const;
-      },
-      ([, files]) => files,
-    );
-    return codes;
+  async findExact(conn: DuckDBConnection, wants: string, into: string, np: number, withTrades: boolean): Promise<Found & { codes: number[] }> {
+    return this.verifiedQuery(async (segs) => {
+      await conn.run(
+        `CREATE OR REPLACE TABLE ${into} AS SELECT w.code, w.k, s.key, min(s.filename) AS filename FROM ${segs} AS s JOIN ${wants} AS w
+         ON s.symbol = w.symbol AND s.set_sha = w.set_sha AND s.bars = w.bars AND s.first_ts = w.first_ts AND s.last_ts = w.last_ts AND s.h = w.h AND s.hr = w.hr
+         WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''} GROUP BY w.code, w.k, s.key`,
+      );
+      if (np > 1) await conn.run(`DELETE FROM ${into} WHERE code IN (SELECT code FROM ${into} GROUP BY code HAVING count(*) < ${np})`);
+      const [c, f] = (await conn.runAndReadAll(`SELECT ${jsonList('list(DISTINCT code ORDER BY code)')}, ${jsonList('list(DISTINCT filename)')} FROM ${into}`)).getRows()[0] as unknown[];
+      return { table: into, files: JSON.parse(String(f)) as string[], codes: JSON.parse(String(c)) as number[] };
+    });
   }
 
   /**
@@ -352,35 +355,33 @@ export class CacheStore {
    * first_ts, last_ts), the longest entry of the same symbol and set that may be a prefix of its
    * bars.
    */
-  async findBases(conn: DuckDBConnection, wants: string, into: string, withTrades: boolean): Promise<void> {
-    await this.verifiedQuery(
-      (segs) =>
-        conn.run(
-          `CREATE OR REPLACE TABLE ${into} AS
-           SELECT w.code, w.k, s.key, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
-           FROM ${segs} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
-           WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
-             AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts
-           QUALIFY row_number() OVER (PARTITION BY w.code, w.k ORDER BY s.bars DESC, s.filename) = 1`,
-        ),
-      async () => (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${into}`)).getRows().flatMap((r) => JSON.parse(String(r[0])) as string[]),
-    );
+  async findBases(conn: DuckDBConnection, wants: string, into: string, withTrades: boolean): Promise<Found> {
+    return this.verifiedQuery(async (segs) => {
+      await conn.run(
+        `CREATE OR REPLACE TABLE ${into} AS
+         SELECT w.code, w.k, s.key, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
+         FROM ${segs} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
+         WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
+           AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts
+         QUALIFY row_number() OVER (PARTITION BY w.code, w.k ORDER BY s.bars DESC, s.filename) = 1`,
+      );
+      return { table: into, files: await this.filesOf(conn, into) };
+    });
   }
 
   /**
-   * The kernel states (and, `withTrades`, closed trades) of the entries of table `entries`
-   * (`e`: key, filename, ...) after the columns `cols` (of `e` or of the entry, `s`), in the
-   * order `orderBy`; rows whose segment fails are left out (and the segment dropped).
+   * The kernel states (and, `withTrades`, closed trades) of the entries `found` (`e`: key,
+   * filename, ...) after the columns `cols` (of `e` or of the entry, `s`), in the order
+   * `orderBy`; rows whose segment fails are left out (and the segment dropped).
    */
-  async readPayloads(conn: DuckDBConnection, entries: string, cols: string[], orderBy: string, withTrades: boolean): Promise<unknown[][]> {
-    const files = (await conn.runAndReadAll(`SELECT CAST(to_json(coalesce(list(DISTINCT filename), [])) AS VARCHAR) FROM ${entries}`)).getRows().flatMap((r) => JSON.parse(String(r[0])) as string[]);
-    const bad = new Set(await this.verify(files));
-    const good = files.filter((f) => !bad.has(f));
+  async readPayloads(conn: DuckDBConnection, found: Found, cols: string[], orderBy: string, withTrades: boolean): Promise<unknown[][]> {
+    const bad = new Set(await this.verify(found.files));
+    const good = found.files.filter((f) => !bad.has(f));
     if (good.length === 0) return [];
     return (
       await conn.runAndReadAll(
         `SELECT ${cols.join(', ')}, s.state, ${withTrades ? 's.trades' : 'NULL'}
-         FROM ${this.entriesSql(good)} AS s JOIN ${entries} AS e ON s.key = e.key AND s.filename = e.filename ORDER BY ${orderBy}`,
+         FROM ${this.entriesSql(good)} AS s JOIN ${found.table} AS e ON s.key = e.key AND s.filename = e.filename ORDER BY ${orderBy}`,
       )
     ).getRows();
   }

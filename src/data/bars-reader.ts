@@ -14,7 +14,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/no
 import duckdb from '@duckdb/node-bindings';
 import { DataError } from '../errors.js';
 import type { Db } from './duckdb.js';
-import { sqlString } from './duckdb.js';
+import { jsonList, sqlString } from './duckdb.js';
 import type { BarSource } from './source.js';
 import { collectNative } from '../util/native-memory.js';
 
@@ -43,21 +43,21 @@ export interface SourceIndex {
 
 export async function indexSource(conn: DuckDBConnection, src: BarSource): Promise<SourceIndex> {
   try {
-    const r = await conn.runAndReadAll(`SELECT ${src.symbolSql} AS s, count(*) AS n FROM ${src.relation} GROUP BY s ORDER BY s NULLS FIRST`);
-    const idx: SourceIndex = { symbols: [], rows: [], nullSymbolRows: 0, totalRows: 0 };
-    for (const [s, n] of r.getRows()) {
-      const c = Number(n);
-      idx.totalRows += c;
-      if (s === null) idx.nullSymbolRows = c;
-      else {
-        idx.symbols.push(String(s));
-        idx.rows.push(c);
-      }
-    }
-    return idx;
+    return await readIndex(conn, `(SELECT ${src.symbolSql} AS s, count(*) AS n FROM ${src.relation} GROUP BY s)`);
   } catch (e) {
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   }
+}
+
+/** The index of a relation of per-symbol row counts (s: symbol, NULL for rows without one; n). */
+export async function readIndex(conn: DuckDBConnection, counts: string): Promise<SourceIndex> {
+  const [symbols, rows, nulls, total] = (
+    await conn.runAndReadAll(
+      `SELECT ${jsonList('list(s ORDER BY s) FILTER (WHERE s IS NOT NULL)')}, ${jsonList('list(n ORDER BY s) FILTER (WHERE s IS NOT NULL)')},
+              coalesce(sum(n) FILTER (WHERE s IS NULL), 0), coalesce(sum(n), 0) FROM ${counts}`,
+    )
+  ).getRows()[0] as unknown[];
+  return { symbols: JSON.parse(String(symbols)) as string[], rows: JSON.parse(String(rows)) as number[], nullSymbolRows: Number(nulls), totalRows: Number(total) };
 }
 
 /** Bytes per ENUM code for a dictionary of n values (DuckDB: uint8 up to 255 values, then uint16, uint32). */

@@ -49,6 +49,12 @@ export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
+/** SQL of a list aggregate (e.g. `list(x ORDER BY y)`) as JSON text, `[]` when empty: one
+ *  value for JS to parse instead of one row per element (row values are slow to convert). */
+export function jsonList(listAgg: string): string {
+  return `CAST(to_json(coalesce(${listAgg}, [])) AS VARCHAR)`;
+}
+
 /** A SQL identifier. */
 export function sqlIdent(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;

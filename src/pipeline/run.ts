@@ -228,10 +228,10 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       });
       const continueFrom = new Map<number, { bars: number; lastTs: number }>();
       if (plan && result.cache) {
-        if (plan.hitTable) {
+        if (plan.hitEntries) {
           let bars = 0;
           for (const code of plan.hits) bars += index.rows[code] as number;
-          const committed = await persister.persistCached(plan.hitTable, plan.hits.map((code) => symbols[code] as string), bars);
+          const committed = await persister.persistCached(plan.hitEntries, plan.hits.map((code) => symbols[code] as string), bars);
           if (!committed) progress.add(plan.hits.length, bars);
         }
         for (const code of plan.hits) done[code] = 1;

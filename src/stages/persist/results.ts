@@ -19,7 +19,7 @@ import type { KernelResult } from '../../pool/task.js';
 import type { RunDir } from '../../results/run-dir.js';
 import { PARQUET_OPTIONS, PORTFOLIO_PART_COLUMNS, REJECT_COLUMNS, STATS_PART_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS, trendOf } from '../../results/schema.js';
 import type { Batch, Reject } from '../load/index.js';
-import { blobBytes, CACHED_TRADE_FIELDS, f64, statColumn } from '../../cache/store.js';
+import { blobBytes, CACHED_TRADE_FIELDS, f64, type Found, statColumn } from '../../cache/store.js';
 import { sqlString } from '../../data/duckdb.js';
 import { AtcError } from '../../errors.js';
 import type { CacheWriter, TailStart } from '../../cache/plan.js';
@@ -109,12 +109,12 @@ export class ResultsPersister {
   }
 
   /**
-   * The results of symbols answered by the cache: `table` (cache/plan.ts) names their entries.
+   * The results of symbols answered by the cache: `hits` (cache/plan.ts) names their entries.
    * Without trades their summary and stats rows are SQL over the cache's segments, read by
    * finalize (not committed: a killed run looks them up again). With trades (rows made here)
    * all three tables are written as parts and committed. Returns whether it committed.
    */
-  async persistCached(table: string, symbols: string[], bars: number): Promise<boolean> {
+  async persistCached(hits: Found, symbols: string[], bars: number): Promise<boolean> {
     if (symbols.length === 0) return false;
     const { rd, conn } = this.o;
     const store = this.o.cache?.writer.store;
@@ -127,8 +127,7 @@ export class ResultsPersister {
       trend: `CASE WHEN s."Average_Signal" >= CAST('${m}' AS DOUBLE) THEN 'LONG' WHEN s."Average_Signal" <= CAST('${-m}' AS DOUBLE) THEN 'SHORT' ELSE 'NEUTRAL' END`,
     };
     const select = (cols: [string, string][], col: (n: string, i: number) => string): string => cols.map(([n, t], i) => `CAST(${col(n, i)} AS ${t}) AS "${n}"`).join(', ');
-    const files = (await conn.runAndReadAll(`SELECT DISTINCT filename FROM ${table}`)).getRows().map((r) => String(r[0]));
-    const from = `FROM ${store.entriesSql(files)} AS s JOIN ${table} AS h ON s.key = h.key AND s.filename = h.filename`;
+    const from = `FROM ${store.entriesSql(hits.files)} AS s JOIN ${hits.table} AS h ON s.key = h.key AND s.filename = h.filename`;
     const summary = `SELECT ${select(SUMMARY_COLUMNS, (n) => expr[n] ?? `s."${n}"`)} ${from}`;
     const stats = `SELECT ${select(STATS_PART_COLUMNS, (n, i) => (i < 2 ? `s."${n}"` : `s."${statColumn(n)}"`))} ${from}`;
     if (!this.o.trades) {
@@ -143,13 +142,13 @@ export class ResultsPersister {
       await conn.run(`COPY (${sql}) TO ${sqlString(f.temp)} (${PARQUET_OPTIONS})`);
       parts.push(f);
     }
-    const hits = await store.readPayloads(conn, table, ['s.symbol', 's.param_id', 's.account'], 'e.code, e.k', true);
+    const entries = await store.readPayloads(conn, hits, ['s.symbol', 's.param_id', 's.account'], 'e.code, e.k', true);
     // the planner verified these segments; one dropped since (by another run) fails the run
-    if (hits.length !== Number((await conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]?.[0])) {
+    if (entries.length !== symbols.length * this.o.sets.length) {
       throw new AtcError('ATC_ERR_CACHE', `${store.dir}: cached trades went missing during the run; run again`);
     }
     const rows: unknown[][] = [];
-    for (const [symbol, id, account, , trades] of hits) {
+    for (const [symbol, id, account, , trades] of entries) {
       rows.push(...cachedTradeRows(String(symbol), String(id), f64(blobBytes(trades))));
       const ot = openTrade(f64(blobBytes(account)));
       if (ot) rows.push([symbol, id, ot.side === 1 ? 'long' : 'short', ot.entryTs, ot.entryPrice, null, null, ot.barsHeld, ot.return]);
