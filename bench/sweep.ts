@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setsFromFlags, flagValues } from '../src/cli/options.js';
+import { resolveJob } from '../src/config/options.js';
 import { openDb, sqlString } from '../src/data/duckdb.js';
 import { packageInfo } from '../src/util/package-root.js';
 import { arg, median, runCli } from './util.js';
@@ -30,7 +30,7 @@ if (!data) {
   const g = await runCli(['data', 'generate', '--symbols', String(symbols), '--bars', String(bars), '--freq', '1d', '--seed', arg('seed', '7') as string, '--to', data, '--quiet']);
   if (g.code !== 0) throw new Error(`generate failed: ${g.stderr}`);
 }
-const sets = setsFromFlags(flagValues({ pipeline }));
+const sets = resolveJob({ pipeline }, 'flags').sets;
 const common = ['--data', data, '--workers', workers, '--outputs', 'summary,stats', '--json', '--quiet', '--overwrite', '--no-cache'];
 console.log(`sweep bench: ${data}; ${sets.length} parameter sets (${pipeline}); ${workers} workers; summary + stats`);
 

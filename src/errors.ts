@@ -9,6 +9,7 @@ export type AtcErrorCode =
   | 'ATC_ERR_STATE_INVALID'
   | 'ATC_ERR_STATE_MISMATCH'
   | 'ATC_ERR_ENGINE_UNAVAILABLE'
+  | 'ATC_ERR_KERNEL_LAYOUT'
   | 'ATC_ERR_NATIVE_PANIC'
   | 'ATC_ERR_MISSING_COLUMN'
   | 'ATC_ERR_COLUMN_TYPE'
@@ -21,7 +22,8 @@ export type AtcErrorCode =
   | 'ATC_ERR_SQL'
   | 'ATC_ERR_CACHE'
   | 'ATC_ERR_CACHE_BUSY'
-  | 'ATC_ERR_USAGE';
+  | 'ATC_ERR_USAGE'
+  | 'ATC_ERR_ABORTED';
 
 export class AtcError extends Error {
   readonly code: AtcErrorCode;
@@ -102,6 +104,23 @@ export class EngineUnavailableError extends AtcError {
 export class UsageError extends AtcError {
   constructor(message: string) {
     super('ATC_ERR_USAGE', message);
+  }
+}
+
+/** A native kernel whose record layouts differ from this code's (a stale or foreign build). */
+export class KernelLayoutError extends AtcError {
+  /** the layout field that differs, e.g. `account.fields` */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('ATC_ERR_KERNEL_LAYOUT', message);
+    this.field = field;
+  }
+}
+
+/** A job stopped by its AbortSignal: what finished is committed, and a rerun resumes. */
+export class AbortError extends AtcError {
+  constructor(reason?: unknown) {
+    super('ATC_ERR_ABORTED', `aborted${reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : ''}; finished chunks are committed, run again to resume`);
   }
 }
 

@@ -61,9 +61,17 @@ export const ACCT = {
 
 export const ACCT_SIZE = ACCT.size;
 
-/** Fields of one trade in a trades array (the job API): series, set, side, entryTs, entryPrice,
- *  exitTs, exitPrice, barsHeld, return; exit fields NaN while open. */
+/** Fields of one closed trade in a job's trades array (series and set, then the trade). */
+export const TRADE = { series: 0, set: 1, side: 2, entryTs: 3, entryPrice: 4, exitTs: 5, exitPrice: 6, barsHeld: 7, return: 8 } as const;
 export const TRADE_FIELDS = 9;
+/** The fields of a trade without its series and set (as the cache keeps them): TRADE from side on. */
+export const TRADE_RECORD_FIELDS = TRADE_FIELDS - TRADE.side;
+
+/** The trade of a record of TRADE_RECORD_FIELDS values at `at` (side first). */
+export function tradeOfRecord(r: ArrayLike<number>, at = 0): Trade {
+  const f = (k: keyof typeof TRADE): number => r[at + TRADE[k] - TRADE.side] as number;
+  return { side: f('side') as 1 | -1, entryTs: f('entryTs'), entryPrice: f('entryPrice'), exitTs: f('exitTs'), exitPrice: f('exitPrice'), barsHeld: f('barsHeld'), return: f('return') };
+}
 
 export interface Trade {
   side: 1 | -1;
@@ -230,12 +238,12 @@ export const STATS_FIELDS = [
   'turnover',
   'final_position',
 ] as const;
-export type StatsRow = Record<(typeof STATS_FIELDS)[number], number | null>;
+export type Statistics = Record<(typeof STATS_FIELDS)[number], number | null>;
 
 const YEAR_US = 365.25 * 86400e6;
 
 /** Statistics from an account state (null where undefined: no variance, no time span, ...). */
-export function statsOf(a: Float64Array): StatsRow {
+export function statsOf(a: Float64Array): Statistics {
   const bars = a[ACCT.bars] as number;
   const years = ((a[ACCT.lastTs] as number) - (a[ACCT.firstTs] as number)) / YEAR_US;
   const ppy = years > 0 ? bars / years : null;

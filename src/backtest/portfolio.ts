@@ -8,10 +8,20 @@
 // order or grouping gives the same bits: the portfolio does not depend on chunk sizes, worker
 // counts or the order in which chunks finish, and DuckDB's parallel SUM adds them exactly.
 
-import { ACCT, bookReturn, freshAccount, type StatsRow, statsOf } from './accounting.js';
+import { ACCT, bookReturn, freshAccount, type Statistics, statsOf } from './accounting.js';
 
 /** Per (set, timestamp): return limbs 0-3, net position, gross position, turnover. */
+export const PORT = { l0: 0, l1: 1, l2: 2, l3: 3, net: 4, gross: 5, turnover: 6 } as const;
 export const PORT_FIELDS = 7;
+
+/** A drained row of sums (values as in PORTFOLIO_PART; `set` is the set's index in its group). */
+/** The sums of one (set, timestamp), named as PORTFOLIO_PART's columns. */
+export type PortSums = Record<keyof typeof PORT, number>;
+export interface PortfolioSumRow extends PortSums {
+  set: number;
+  ts: number;
+  symbols: number;
+}
 
 // (x + C) - C rounds x to a multiple of ulp(C) = C / 1.5 / 2^52.
 const LIMB_C = [1.5 * 2 ** 58, 1.5 * 2 ** 24, 1.5 * 2 ** -10, 1.5 * 2 ** -44] as const;
@@ -111,14 +121,15 @@ export class PortfolioSums {
     this.sums = s;
   }
 
-  /** Rows [set, ts, l0, l1, l2, l3, net, gross, turnover, symbols] of every slot with a return, then empty. */
-  drain(): unknown[][] {
-    const rows: unknown[][] = [];
+  /** Rows (the set's index, ts, then the PORTFOLIO_PART sums) of every slot with a return, then empty. */
+  drain(): PortfolioSumRow[] {
+    const rows: PortfolioSumRow[] = [];
     for (const [t, at] of this.slot) {
       if (this.counts[at] === 0) continue; // only first bars there: no return to add
       for (let s = 0; s < this.nSets; s++) {
         const o = (at * this.nSets + s) * PORT_FIELDS;
-        rows.push([s, t, ...Array.from(this.sums.subarray(o, o + PORT_FIELDS)), this.counts[at]]);
+        const sums = Object.fromEntries(Object.entries(PORT).map(([k, f]) => [k, this.sums[o + f] as number])) as PortSums;
+        rows.push({ set: s, ts: t, ...sums, symbols: this.counts[at] as number });
       }
     }
     this.slot.clear();
@@ -162,9 +173,9 @@ export class PortfolioCurve {
     this.a[ACCT.bars] = 1;
   }
 
-  step(ts: number, l: readonly number[], symbols: number): PortfolioPoint {
-    const [l0, l1, l2, l3, net, gross, turn] = l as [number, number, number, number, number, number, number];
-    const ret = joinReturn(l0, l1, l2, l3) / symbols;
+  step(ts: number, sums: PortSums, symbols: number): PortfolioPoint {
+    const { net, gross, turnover: turn } = sums;
+    const ret = joinReturn(sums.l0, sums.l1, sums.l2, sums.l3) / symbols;
     const a = this.a;
     const i = a[ACCT.bars] as number;
     const equity = bookReturn(a, i, ret);
@@ -176,7 +187,7 @@ export class PortfolioCurve {
     return { ts, ret, equity, symbols, net: net / symbols, gross: gross / symbols, turnover: turn / symbols };
   }
 
-  stats(trades: { trades: number; closed: number; wins: number; sumReturn: number }): StatsRow {
+  stats(trades: { trades: number; closed: number; wins: number; sumReturn: number }): Statistics {
     const st = statsOf(this.a);
     const steps = (this.a[ACCT.nRet] as number) || 0;
     return {

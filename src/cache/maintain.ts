@@ -7,31 +7,36 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../data/duckdb.js';
 import { UsageError } from '../errors.js';
-import { PARQUET_OPTIONS } from '../results/schema.js';
-import { withRowsTable } from '../stages/persist/tables.js';
+import { withRowsTable } from '../data/rows-writer.js';
+import { col, emptyRelation, PARQUET_OPTIONS, type TableSchema } from '../results/schema.js';
 import type { CacheStore } from './store.js';
 
-/** Columns of the `cache` view: one row per entry. */
-export const CACHE_VIEW_COLUMNS: [string, string][] = [
-  ['key', 'VARCHAR'],
-  ['symbol', 'VARCHAR'],
-  ['param_id', 'VARCHAR'],
-  ['kernel', 'VARCHAR'],
-  ['bars', 'BIGINT'],
-  ['first_ts', 'TIMESTAMP'],
-  ['last_ts', 'TIMESTAMP'],
-  ['bytes', 'BIGINT'],
-  ['created', 'TIMESTAMP'],
-  ['last_used', 'TIMESTAMP'],
-  ['hits', 'BIGINT'],
-  ['has_trades', 'BOOLEAN'],
-  ['segment', 'VARCHAR'],
-];
+/** The `cache` view (`atc sql --cache`): one row per entry. */
+export const CACHE_VIEW = {
+  name: 'cache',
+  file: '<cache>/segments/*.parquet',
+  doc: "the result cache's index: one row per entry",
+  columns: [
+    col('key', 'VARCHAR', 'sha256 of the entry key'),
+    col('symbol', 'VARCHAR', 'the symbol'),
+    col('param_id', 'VARCHAR', 'the parameter set'),
+    col('kernel', 'VARCHAR', 'kernel version'),
+    col('bars', 'BIGINT', 'bars it covers'),
+    col('first_ts', 'TIMESTAMP', 'its first bar'),
+    col('last_ts', 'TIMESTAMP', 'its last bar'),
+    col('bytes', 'BIGINT', 'its share of its segment on disk'),
+    col('created', 'TIMESTAMP', 'when stored'),
+    col('last_used', 'TIMESTAMP', 'when last used'),
+    col('hits', 'BIGINT', 'times used'),
+    col('has_trades', 'BOOLEAN', 'closed trades kept'),
+    col('segment', 'VARCHAR', 'its segment file'),
+  ],
+} as const satisfies TableSchema;
 
 /** SQL for the cache index: every entry with its size on disk (its share of its segment), created, last used, hits. */
 export function cacheViewSql(store: CacheStore): string {
-  const segs = store.segmentFiles();
-  if (segs.length === 0) return `SELECT ${CACHE_VIEW_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS ${n}`).join(', ')} WHERE false`;
+  const segs = store.segments.files();
+  if (segs.length === 0) return `SELECT * FROM ${emptyRelation(CACHE_VIEW.columns)}`;
   const sizes = segs.map((f) => `(${sqlString(basename(f))}, ${statSync(f).size})`).join(', ');
   const usage = store.usageFiles();
   const u =
@@ -74,7 +79,7 @@ export async function cacheStats(conn: DuckDBConnection, store: CacheStore): Pro
     entries: Number(n),
     symbols: Number(syms),
     paramSets: Number(sets),
-    segments: store.segmentFiles().length,
+    segments: store.segments.files().length,
     bytes: store.bytes(),
     hits: Number(hits),
     oldest: oldest === null ? null : String(oldest),
@@ -91,10 +96,10 @@ export interface VerifyReport {
 
 /** Check every segment against its sha256 (its name); remove what fails (the exclusive lock must be held). */
 export async function verifyCache(conn: DuckDBConnection, store: CacheStore): Promise<VerifyReport> {
-  const files = store.segmentFiles();
-  const dropped = await store.verify(files);
+  const files = store.segments.files();
+  const dropped = await store.segments.verify(files);
   const good = files.filter((f) => !dropped.includes(f));
-  const [n] = (await conn.runAndReadAll(`SELECT count(*) FROM ${store.entriesSql(good)}`)).getRows()[0] ?? [0];
+  const [n] = (await conn.runAndReadAll(`SELECT count(*) FROM ${store.segments.sql(good)}`)).getRows()[0] ?? [0];
   return { segments: files.length, entries: Number(n), droppedSegments: dropped.map((f) => basename(f)) };
 }
 
@@ -113,7 +118,7 @@ export interface GcReport {
  * exclusive lock must be held).
  */
 export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: { maxBytes?: number; olderThanMs?: number }): Promise<GcReport> {
-  await store.verify(store.segmentFiles()); // never carry a corrupt entry into a rewritten segment
+  await store.segments.verify(store.segments.files()); // never carry a corrupt entry into a rewritten segment
   const bytesBefore = store.bytes();
   // of duplicates (one entry stored by two runs at once), the one with trades, else the newest
   const rows = (
@@ -123,7 +128,7 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
     )
   ).getRows();
   const rep: GcReport = { entriesBefore: rows.length, entriesAfter: 0, bytesBefore, bytesAfter: bytesBefore, evicted: 0, duplicates: 0 };
-  const keep: [string, string][] = [];
+  const keep: { key: string; segment: string }[] = [];
   const cutoff = opts.olderThanMs === undefined ? -Infinity : (Date.now() - opts.olderThanMs) * 1000;
   let total = 0;
   for (const [key, segment, bytes, used, duplicate] of rows) {
@@ -137,7 +142,7 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
       continue;
     }
     total += b;
-    keep.push([String(key), String(segment)]);
+    keep.push({ key: String(key), segment: String(segment) });
   }
   rep.entriesAfter = keep.length;
   if (rep.evicted === 0 && rep.duplicates === 0) return rep;
@@ -145,19 +150,20 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
   const held = new Map<string, number>();
   for (const [, segment] of rows) held.set(String(segment), (held.get(String(segment)) ?? 0) + 1);
   const kept = new Map<string, number>();
-  for (const [, segment] of keep) kept.set(segment, (kept.get(segment) ?? 0) + 1);
+  for (const { segment } of keep) kept.set(segment, (kept.get(segment) ?? 0) + 1);
   const oldUsage = store.usageFiles();
-  await withRowsTable(conn, [['key', 'VARCHAR'], ['segment', 'VARCHAR']], keep, async (k) => {
-    for (const f of store.segmentFiles()) {
+  const keepCols = [col('key', 'VARCHAR', ''), col('segment', 'VARCHAR', '')];
+  await withRowsTable(conn, keepCols, keep, async (k) => {
+    for (const f of store.segments.files()) {
       const n = kept.get(basename(f)) ?? 0;
       if (n === held.get(basename(f))) continue;
       if (n > 0) {
-        const tmp = join(store.segments, `.tmp-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
+        const tmp = join(store.segments.dir, `.tmp-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
         await conn.run(
           `COPY (SELECT s.* FROM read_parquet(${sqlString(f)}) s SEMI JOIN ${k} ON s.key = ${k}.key AND ${k}.segment = ${sqlString(basename(f))}
                  ORDER BY s.symbol, s.param_id) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`,
         );
-        store.adopt(tmp);
+        store.segments.adopt(tmp);
       }
       rmSync(f, { force: true });
     }
@@ -177,7 +183,7 @@ export async function gcCache(conn: DuckDBConnection, store: CacheStore, opts: {
 
 /** Remove every entry, usage record and fingerprint memo (the exclusive lock must be held). */
 export function clearCache(store: CacheStore): number {
-  const files = [...store.segmentFiles(), ...store.usageFiles()];
+  const files = [...store.segments.files(), ...store.usageFiles()];
   for (const f of files) rmSync(f, { force: true });
   rmSync(store.sources, { recursive: true, force: true });
   return files.length;

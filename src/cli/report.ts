@@ -1,10 +1,10 @@
 // Human-readable reports of finished jobs.
 
 import { join } from 'node:path';
-import { PARAM_COLUMNS } from '../config/grid.js';
 import { openDb, sqlIdent, sqlString } from '../data/duckdb.js';
-import type { RunJobResult } from '../pipeline/run.js';
-import type { Io } from './run.js';
+import type { RunReport } from '../pipeline/run.js';
+import { columnNames, PARAMS } from '../results/schema.js';
+import type { Io } from './io.js';
 
 export function table(headers: string[], rows: unknown[][]): string {
   const cells = rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : typeof v === 'number' ? fmtNum(v) : String(v))));
@@ -19,7 +19,7 @@ function fmtNum(v: number): string {
   return String(Number(v.toPrecision(Math.abs(v) >= 1000 ? 8 : 6)));
 }
 
-export async function printRunReport(res: RunJobResult, io: Io): Promise<void> {
+export async function printRunReport(res: RunReport, io: Io): Promise<void> {
   const rate = res.bars / Math.max(res.seconds, 1e-9);
   const sweep = res.sets > 1 ? `, ${res.sets} parameter sets in ${res.passes} pass${res.passes > 1 ? 'es' : ''}` : '';
   io.out(
@@ -44,7 +44,7 @@ export async function printRunReport(res: RunJobResult, io: Io): Promise<void> {
     if (res.sets > 1 && res.outputs.includes('stats')) {
       // show the parameters the grid varies
       const params = file('params.parquet');
-      const cols = PARAM_COLUMNS.map(([n]) => n).filter((n) => n !== 'param_id');
+      const cols = columnNames(PARAMS.columns).filter((n) => n !== 'param_id');
       const [counts = []] = await rows(`SELECT ${cols.map((c) => `count(DISTINCT ${sqlIdent(c)})`).join(', ')} FROM ${params}`);
       const varying = cols.filter((_, i) => Number(counts[i]) > 1);
       const best = await rows(

@@ -1,35 +1,20 @@
 // The CLI core: `run(argv)` parses, dispatches and returns an exit code; bin.ts only calls it.
 // Exit codes: 0 ok, 1 a coded runtime error, 2 a usage error.
 
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { AtcError, isAtcError, UsageError } from '../errors.js';
 import { packageInfo } from '../util/package-root.js';
+import type { Io } from './io.js';
 import { cacheCommand, warmCommand } from './commands/cache.js';
 import { dataCommand } from './commands/data.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
 import { sqlCommand } from './commands/sql.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  /** the exit code of a command that ran but found a failure to report (e.g. `cache verify`) */
-  status?: number;
-}
-
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 };
-
-export type Command = (y: Argv, io: Io) => Argv;
-
-/**
- * Wait for yargs: it renders and caches a command's help right after calling its handler
- * (~70 ms of synchronous work). A job awaits this first, so that this work is not done in the
- * middle of the job (holding up whatever it awaits first).
- */
-export const afterYargs = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promise<number> {
   let code = 0;

@@ -209,25 +209,25 @@ export function expandGrid(spec: GridSpec, profile: Profile = DEFAULT_PARAMS.pro
   return [...sets.values()];
 }
 
-/** Columns of params.parquet: one row per set. Lambda is `la` (Pine's name for it): `lambda`
- *  is a DuckDB keyword and would need quoting in every query. */
-export const PARAM_COLUMNS: [string, string][] = [
-  ['param_id', 'VARCHAR'],
-  ['profile', 'VARCHAR'],
-  ['robustness', 'VARCHAR'],
-  ['la', 'DOUBLE'],
-  ['decay', 'DOUBLE'],
-  ['cutout', 'INTEGER'],
-  ...TYPE_KEYS.map((t): [string, string] => [`${t}_len`, 'INTEGER']),
-  ...TYPE_KEYS.map((t): [string, string] => [`${t}_weight`, 'DOUBLE']),
-  ['long_threshold', 'DOUBLE'],
-  ['short_threshold', 'DOUBLE'],
-  ['mode', 'VARCHAR'],
-  ['fee_bps', 'DOUBLE'],
-  ['slippage_bps', 'DOUBLE'],
-];
-
-export function paramRow(s: ParamSet): unknown[] {
+/** The row of a set in params.parquet (results/schema.ts PARAMS). */
+export function paramRow(s: ParamSet): Record<string, unknown> {
   const p = s.params;
-  return [s.id, p.profile, p.robustness, p.lambda, p.decay, p.cutout, ...p.lengths, ...p.weights, p.longThreshold, p.shortThreshold, s.trade.mode, s.trade.feeBps, s.trade.slippageBps];
+  const row: Record<string, unknown> = {
+    param_id: s.id,
+    profile: p.profile,
+    robustness: p.robustness,
+    la: p.lambda,
+    decay: p.decay,
+    cutout: p.cutout,
+    long_threshold: p.longThreshold,
+    short_threshold: p.shortThreshold,
+    mode: s.trade.mode,
+    fee_bps: s.trade.feeBps,
+    slippage_bps: s.trade.slippageBps,
+  };
+  TYPE_KEYS.forEach((t, i) => {
+    row[`${t}_len`] = p.lengths[i];
+    row[`${t}_weight`] = p.weights[i];
+  });
+  return row;
 }

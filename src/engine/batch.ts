@@ -22,6 +22,15 @@ export const FLOAT_COLUMNS = [
   'KAMA_S',
 ] as const;
 export type FloatColumn = (typeof FLOAT_COLUMNS)[number];
+/** The last-values record of a (series, set): the float planes at its last bar, then direction (0 = na). */
+export const LAST_VALUES = [...FLOAT_COLUMNS, 'direction'] as const;
+export type LastValue = (typeof LAST_VALUES)[number];
+export const LAST_FIELDS = LAST_VALUES.length;
+/** Index of each value in the record. */
+export const LAST = Object.fromEntries(LAST_VALUES.map((n, i) => [n, i])) as Record<LastValue, number>;
+/** Extra per-bar planes of a single-set job: position, strategy return, equity (unit capital). */
+export const EXTRA_PLANES = 3;
+
 export const N_FLOAT_COLUMNS = FLOAT_COLUMNS.length;
 /** Plane index of EMA_Signal; X_Signal of type t is plane SIGNAL_PLANE + t, X_S is EQUITY_PLANE + t. */
 export const SIGNAL_PLANE = 1;

@@ -17,7 +17,7 @@ import { accountBars, ACCT, ACCT_SIZE, type BacktestParams, MODE_CODE, TRADE_FIE
 import { PORT_FIELDS, splitReturn } from '../backtest/portfolio.js';
 import { type AtcParams, PARAM_WIRE } from '../config/params.js';
 import { AtcError, ArgumentError } from '../errors.js';
-import { allocOutputs, checkCloses, checkOffsets, EQUITY_PLANE, type Outputs, SIGNAL_PLANE } from './batch.js';
+import { allocOutputs, checkCloses, checkOffsets, EXTRA_PLANES, LAST, LAST_FIELDS, N_FLOAT_COLUMNS, type Outputs } from './batch.js';
 import { callNative, nameSeries } from './kernel.js';
 import { loadNative, type NativeAddon } from './native.js';
 import { createPlan, type Plan } from './plan.js';
@@ -25,9 +25,6 @@ import { referenceSeries } from './reference.js';
 import type { EngineName } from './select.js';
 import { checkState, freshStates, initPayload, statePayload, writeStateHeader } from './state.js';
 
-export const LAST_FIELDS = 14;
-/** Extra per-bar planes of a single-set job: position, strategy return, equity (unit capital). */
-export const EXTRA_PLANES = 3;
 
 export interface JobSet {
   params: AtcParams;
@@ -182,12 +179,9 @@ function tsJob(sets: readonly JobSet[], plans: readonly Plan[], recordBytes: num
       if (req.last) {
         const b = to - 1;
         const l = req.last;
-        l[k * LAST_FIELDS] = out.values[b] as number;
-        for (let t = 0; t < 6; t++) {
-          l[k * LAST_FIELDS + 1 + t] = out.values[(SIGNAL_PLANE + t) * out.stride + b] as number;
-          l[k * LAST_FIELDS + 7 + t] = out.values[(EQUITY_PLANE + t) * out.stride + b] as number;
-        }
-        l[k * LAST_FIELDS + 13] = out.direction[b] as number;
+        // the planes are in LAST_VALUES order
+        for (let c = 0; c < N_FLOAT_COLUMNS; c++) l[k * LAST_FIELDS + c] = out.values[c * out.stride + b] as number;
+        l[k * LAST_FIELDS + LAST.direction] = out.direction[b] as number;
       }
       if (req.alerts) {
         let lo = 0;

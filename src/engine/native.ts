@@ -4,7 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { ACCT_SIZE, TRADE_FIELDS } from '../backtest/accounting.js';
+import { PORT_FIELDS } from '../backtest/portfolio.js';
+import { PARAM_WIRE } from '../config/params.js';
 import { packageInfo } from '../util/package-root.js';
+import { EXTRA_PLANES, LAST_FIELDS, N_FLOAT_COLUMNS } from './batch.js';
+import { STATE_HEADER_BYTES, STATE_VERSION } from './plan.js';
 
 export const KERNEL_VERSION = 'atc-kernel/2';
 
@@ -31,6 +36,23 @@ export interface NativeAddon {
   ): void;
   /** kernels/node/src/lib.rs `job`: a multi-set job with accounts (src/engine/job.ts). */
   job(spec: NativeJob): Float64Array | undefined;
+  /** the record layouts the build reads and writes (see expectedLayouts) */
+  layouts(): Record<string, number>;
+}
+
+/** The record layouts this code reads and writes; a kernel must report the same (layouts()). */
+export function expectedLayouts(): Record<string, number> {
+  return {
+    'account.fields': ACCT_SIZE,
+    'last.fields': LAST_FIELDS,
+    'trade.fields': TRADE_FIELDS,
+    'portfolio.fields': PORT_FIELDS,
+    'planes.fields': N_FLOAT_COLUMNS,
+    'extra.fields': EXTRA_PLANES,
+    'params.fields': PARAM_WIRE.size,
+    'state.version': STATE_VERSION,
+    'state.headerBytes': STATE_HEADER_BYTES,
+  };
 }
 
 export interface NativeJob {
@@ -56,7 +78,10 @@ export interface NativeJob {
   path?: string;
 }
 
-export type NativeLoad = { ok: true; addon: NativeAddon; file: string; paths: string[] } | { ok: false; reason: string; file: string };
+export type NativeLoad =
+  | { ok: true; addon: NativeAddon; file: string; paths: string[] }
+  /** `code`: ATC_ERR_KERNEL_LAYOUT when the kernel's record layouts differ from this code's (`field` names the first) */
+  | { ok: false; reason: string; file: string; code?: 'ATC_ERR_KERNEL_LAYOUT'; field?: string };
 
 let cached: NativeLoad | undefined;
 
@@ -99,6 +124,13 @@ function tryLoad(file: string): NativeLoad {
   }
   if (addon.kernelVersion() !== KERNEL_VERSION) {
     return { ok: false, reason: `native kernel is ${addon.kernelVersion()}, this code expects ${KERNEL_VERSION}; rebuild`, file };
+  }
+  const layouts = typeof addon.layouts === 'function' ? addon.layouts() : {};
+  for (const [field, expected] of Object.entries(expectedLayouts())) {
+    if (layouts[field] !== expected) {
+      const reason = `ATC_ERR_KERNEL_LAYOUT: native kernel ${file} has ${field} = ${layouts[field] ?? 'missing'}, this code has ${expected}; rebuild with \`npm run build:native\``;
+      return { ok: false, reason, file, code: 'ATC_ERR_KERNEL_LAYOUT', field };
+    }
   }
   return { ok: true, addon, file, paths: addon.paths().split(',') };
 }

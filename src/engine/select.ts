@@ -1,7 +1,7 @@
 // The one engine selector: auto|rust|ts|cuda -> {engine, reason}. Every fallback carries a
 // human reason and is logged; an explicitly requested engine that is unavailable is an error.
 
-import { EngineUnavailableError } from '../errors.js';
+import { EngineUnavailableError, KernelLayoutError } from '../errors.js';
 import { loadNative } from './native.js';
 
 export type EngineName = 'rust' | 'ts';
@@ -23,6 +23,7 @@ export function selectEngine(request: EngineRequest = 'auto', log: (msg: string)
       );
     case 'rust': {
       const n = loadNative();
+      if (!n.ok && n.code === 'ATC_ERR_KERNEL_LAYOUT') throw new KernelLayoutError(n.field ?? '?', n.reason);
       if (!n.ok) throw new EngineUnavailableError(`engine rust is not available: ${n.reason}`);
       return { engine: 'rust', reason: `requested: native Rust kernel, SIMD path ${n.paths[0]}` };
     }

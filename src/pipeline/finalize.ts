@@ -6,24 +6,13 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { STATS_FIELDS } from '../backtest/accounting.js';
-import { PortfolioCurve } from '../backtest/portfolio.js';
-import { PARAM_COLUMNS, type ParamSet, paramRow } from '../config/grid.js';
+import { PORT, PortfolioCurve, type PortSums } from '../backtest/portfolio.js';
+import { type ParamSet, paramRow } from '../config/grid.js';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
+import { type Row, RowsWriter, writeRows } from '../data/rows-writer.js';
+import type { OutputKind } from '../results/outputs.js';
 import type { RunDir } from '../results/run-dir.js';
-import {
-  PARQUET_OPTIONS,
-  PORTFOLIO_COLUMNS,
-  PORTFOLIO_PART_COLUMNS,
-  PORTFOLIO_STATS_COLUMNS,
-  REJECT_COLUMNS,
-  STATS_COLUMNS,
-  STATS_PART_COLUMNS,
-  SUMMARY_COLUMNS,
-  TRADE_COLUMNS,
-} from '../results/schema.js';
-import { RowsWriter, writeRows } from '../stages/persist/tables.js';
-import type { OutputKind } from './run.js';
+import { type Column, columnNames, emptyRelation, PARAMS, PARQUET_OPTIONS, PORTFOLIO, PORTFOLIO_PART, PORTFOLIO_STATS, REJECTS, STATS, STATS_PART, SUMMARY, TRADES } from '../results/schema.js';
 
 export interface Totals {
   symbols: number;
@@ -33,10 +22,10 @@ export interface Totals {
 }
 
 /** A relation over committed parts, or an empty one with the right columns. */
-function parts(rd: RunDir, sub: Parameters<RunDir['partFiles']>[0], cols: [string, string][]): string {
+function parts(rd: RunDir, sub: Parameters<RunDir['partFiles']>[0], cols: readonly Column[]): string {
   const files = rd.partFiles(sub);
   if (files.length > 0) return `read_parquet([${files.map(sqlString).join(', ')}])`;
-  return `(SELECT ${cols.map(([n, t]) => `CAST(NULL AS ${t}) AS ${sqlIdent(n)}`).join(', ')} WHERE false)`;
+  return emptyRelation(cols);
 }
 
 async function copyTo(conn: DuckDBConnection, select: string, file: string): Promise<void> {
@@ -64,20 +53,20 @@ export async function finalizeRun(
   const dir = rd.dir;
   const has = (k: OutputKind): boolean => o.outputs.includes(k);
   const withCached = (rel: string, sqls: string[] = []) => (sqls.length === 0 ? rel : `(SELECT * FROM ${rel} UNION ALL ${sqls.map((q) => `(${q})`).join(' UNION ALL ')})`);
-  const summary = withCached(parts(rd, 'parts/summary', SUMMARY_COLUMNS), o.cached?.summary);
-  const stats = withCached(parts(rd, 'parts/stats', STATS_PART_COLUMNS), o.cached?.stats);
+  const summary = withCached(parts(rd, 'parts/summary', SUMMARY.columns), o.cached?.summary);
+  const stats = withCached(parts(rd, 'parts/stats', STATS_PART.columns), o.cached?.stats);
 
   // the tables are independent: written two at a time, on `conn` and `spare`
   const tasks: ((c: DuckDBConnection) => Promise<void>)[] = [];
   if (has('summary')) tasks.push((c) => copyTo(c, `SELECT * FROM ${summary} ORDER BY symbol, param_id`, join(dir, 'summary.parquet')));
-  if (has('stats')) tasks.push((c) => copyTo(c, `SELECT ${STATS_COLUMNS.map(([n]) => sqlIdent(n)).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet')));
-  if (has('trades')) tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'parts/trades', TRADE_COLUMNS)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet')));
+  if (has('stats')) tasks.push((c) => copyTo(c, `SELECT ${columnNames(STATS.columns).map(sqlIdent).join(', ')} FROM ${stats} ORDER BY symbol, param_id`, join(dir, 'stats.parquet')));
+  if (has('trades')) tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'parts/trades', TRADES.columns)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet')));
   if (has('portfolio')) tasks.push((c) => finalizePortfolio(c, rd, o.sets, o.capital, summary, stats));
   tasks.push(async (c) => {
-    await writeRows(c, PARAM_COLUMNS, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
+    await writeRows(c, PARAMS.columns, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
     renameSync(join(dir, '.params.parquet.tmp'), join(dir, 'params.parquet'));
   });
-  tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'rejects', REJECT_COLUMNS)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet')));
+  tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'rejects', REJECTS.columns)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet')));
   await Promise.all(
     [conn, ...(spare ? [spare] : [])].map(async (c) => {
       for (let t = tasks.shift(); t; t = tasks.shift()) await t(c);
@@ -104,33 +93,36 @@ async function finalizePortfolio(conn: DuckDBConnection, rd: RunDir, sets: reado
   for (const r of tr.getRows()) {
     tradeTotals.set(String(r[0]), { trades: Number(r[1]), closed: Number(r[2]), wins: Number(r[3]), sumReturn: (r[4] as number) + (r[5] as number) + (r[6] as number) + (r[7] as number) });
   }
-  const curveRows = await RowsWriter.open(conn, PORTFOLIO_COLUMNS);
-  const statRows: unknown[][] = [];
+  const curveRows = await RowsWriter.open(conn, PORTFOLIO.columns);
+  const statRows: Row[] = [];
   const seen = new Set<string>();
   let curve: PortfolioCurve | undefined;
   let current = '';
   const close = (): void => {
     if (!curve) return;
     const st = curve.stats(tradeTotals.get(current) ?? { trades: 0, closed: 0, wins: 0, sumReturn: 0 });
-    statRows.push([current, ...STATS_FIELDS.map((f) => st[f])]);
+    statRows.push({ param_id: current, ...st });
     seen.add(current);
   };
-  const p = parts(rd, 'parts/portfolio', PORTFOLIO_PART_COLUMNS);
+  const p = parts(rd, 'parts/portfolio', PORTFOLIO_PART.columns);
+  const sumNames = Object.keys(PORT) as (keyof typeof PORT)[];
   const res = await conn.stream(
-    `SELECT param_id, epoch_us(ts) AS t, sum(l0), sum(l1), sum(l2), sum(l3), sum(net), sum(gross), sum(turnover), sum(symbols) FROM ${p} GROUP BY param_id, ts HAVING sum(symbols) > 0 ORDER BY param_id, ts`,
+    `SELECT param_id, epoch_us(ts) AS t, ${sumNames.map((n) => `sum(${n}) AS ${n}`).join(', ')}, sum(symbols) AS symbols FROM ${p} GROUP BY param_id, ts HAVING sum(symbols) > 0 ORDER BY param_id, ts`,
   );
+  const names = res.columnNames();
   for (;;) {
     const chunk = await res.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
-    for (const r of chunk.getRows()) {
-      const id = String(r[0]);
+    for (const r of chunk.getRowObjects(names)) {
+      const id = String(r.param_id);
       if (id !== current) {
         close();
         current = id;
         curve = new PortfolioCurve(Number(firstTs));
       }
-      const pt = (curve as PortfolioCurve).step(Number(r[1]), r.slice(2, 9) as number[], Number(r[9]));
-      curveRows.append([id, pt.ts, pt.ret, pt.equity * capital, pt.symbols, pt.net, pt.gross, pt.turnover]);
+      const sums = Object.fromEntries(sumNames.map((n) => [n, r[n] as number])) as PortSums;
+      const pt = (curve as PortfolioCurve).step(Number(r.t), sums, Number(r.symbols));
+      curveRows.append({ param_id: id, ts: pt.ts, return: pt.ret, equity: pt.equity * capital, symbols: pt.symbols, net_position: pt.net, gross_position: pt.gross, turnover: pt.turnover });
     }
   }
   close();
@@ -143,6 +135,6 @@ async function finalizePortfolio(conn: DuckDBConnection, rd: RunDir, sets: reado
   }
   await curveRows.finish(join(dir, '.portfolio.parquet.tmp'));
   renameSync(join(dir, '.portfolio.parquet.tmp'), join(dir, 'portfolio.parquet'));
-  await writeRows(conn, PORTFOLIO_STATS_COLUMNS, statRows, join(dir, '.portfolio_stats.parquet.tmp'), 'param_id');
+  await writeRows(conn, PORTFOLIO_STATS.columns, statRows, join(dir, '.portfolio_stats.parquet.tmp'), 'param_id');
   renameSync(join(dir, '.portfolio_stats.parquet.tmp'), join(dir, 'portfolio_stats.parquet'));
 }

@@ -2,8 +2,8 @@
 // a worker writes the kernel outputs next to them, the main thread writes them to Parquet, and
 // the slot is reused. Memory is (slots x capacity x ~122 bytes), whatever the dataset size.
 
-import { N_FLOAT_COLUMNS, type Outputs } from '../engine/batch.js';
-import { EXTRA_PLANES } from '../engine/job.js';
+import { EXTRA_PLANES, N_FLOAT_COLUMNS, type Outputs } from '../engine/batch.js';
+
 
 /** What crosses to workers (SharedArrayBuffers are shared, not copied). */
 export interface SharedSlot {

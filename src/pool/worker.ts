@@ -5,7 +5,8 @@
 import { workerData } from 'piscina';
 import { ACCT_SIZE, freshAccount } from '../backtest/accounting.js';
 import { PORT_FIELDS, timestampSlots } from '../backtest/portfolio.js';
-import { createJobKernel, type JobKernel, LAST_FIELDS } from '../engine/job.js';
+import { LAST_FIELDS } from '../engine/batch.js';
+import { createJobKernel, type JobKernel } from '../engine/job.js';
 import { isAtcError, SeriesError } from '../errors.js';
 import { attachSlot } from './slots.js';
 import type { KernelResult, KernelTask, WorkerInit } from './task.js';

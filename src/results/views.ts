@@ -6,12 +6,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
-import { PARAM_COLUMNS } from '../config/grid.js';
-import { PORTFOLIO_COLUMNS, PORTFOLIO_STATS_COLUMNS, REJECT_COLUMNS, SIGNAL_COLUMNS, SIGNAL_TYPES, STATS_COLUMNS, SUMMARY_COLUMNS, TRADE_COLUMNS } from './schema.js';
+import { type Column, EQUITY_COLUMNS, emptyRelation, RESULT_TABLES, SIGNALS } from './schema.js';
 
-interface ViewDef {
+export interface ViewDef {
   name: string;
-  columns: [string, string][];
+  columns: readonly Column[];
   /** Parquet files of the view inside a run directory (empty: no such output) */
   files(dir: string): string[];
 }
@@ -22,28 +21,25 @@ const parts = (dir: string, sub: string): string[] => {
 };
 const single = (dir: string, name: string): string[] => (existsSync(join(dir, name)) ? [join(dir, name)] : []);
 
-export const VIEWS: ViewDef[] = [
-  { name: 'signals', columns: SIGNAL_COLUMNS.map((c) => [c, SIGNAL_TYPES[c]]), files: (d) => parts(d, 'signals') },
-  { name: 'summary', columns: SUMMARY_COLUMNS, files: (d) => single(d, 'summary.parquet') },
-  { name: 'stats', columns: STATS_COLUMNS, files: (d) => single(d, 'stats.parquet') },
-  { name: 'trades', columns: TRADE_COLUMNS, files: (d) => single(d, 'trades.parquet') },
-  { name: 'portfolio', columns: PORTFOLIO_COLUMNS, files: (d) => single(d, 'portfolio.parquet') },
-  { name: 'portfolio_stats', columns: PORTFOLIO_STATS_COLUMNS, files: (d) => single(d, 'portfolio_stats.parquet') },
-  { name: 'params', columns: PARAM_COLUMNS, files: (d) => single(d, 'params.parquet') },
-  { name: 'rejects', columns: REJECT_COLUMNS, files: (d) => single(d, 'rejects.parquet') },
-];
+export const VIEWS: ViewDef[] = RESULT_TABLES.map((t) => ({
+  name: t.name,
+  columns: t.columns,
+  files: (d: string) => (t === SIGNALS ? parts(d, 'signals') : single(d, t.file)),
+}));
 
 /** Create the result views of run directory `dir` on `conn`. */
 export async function createViews(conn: DuckDBConnection, dir: string): Promise<string[]> {
   const made: string[] = [];
   for (const v of VIEWS) {
     const files = v.files(dir);
-    const body =
-      files.length > 0
-        ? `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}])`
-        : `SELECT ${v.columns.map(([n, t]) => `CAST(NULL AS ${t}) AS ${sqlIdent(n)}`).join(', ')} WHERE false`;
+    const body = files.length > 0 ? `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}])` : `SELECT * FROM ${emptyRelation(v.columns)}`;
     await conn.run(`CREATE OR REPLACE VIEW ${sqlIdent(v.name)} AS ${body}`);
     made.push(v.name);
   }
   return made;
+}
+
+/** The signal columns a run wrote (with or without --equity). */
+export function signalColumns(equity: boolean): readonly Column[] {
+  return equity ? [...SIGNALS.columns, ...EQUITY_COLUMNS] : SIGNALS.columns;
 }

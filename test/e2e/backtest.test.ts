@@ -135,9 +135,8 @@ describe('a sweep gives every set what it gets alone', () => {
     equity: false,
     checkpointSecs: 0,
     overwrite: true,
-    progress: 'quiet',
+    cache: undefined,
     log: () => undefined,
-    write: () => undefined,
     ...extra,
   });
   const dirs: Record<string, string> = {};

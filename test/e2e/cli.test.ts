@@ -8,7 +8,7 @@ import { sampleDataset } from '../../datasets/index.js';
 import { resolveParams } from '../../src/config/params.js';
 import { FLOAT_COLUMNS } from '../../src/engine/batch.js';
 import { computeSeries, createKernel } from '../../src/engine/kernel.js';
-import { SIGNAL_COLUMNS } from '../../src/results/schema.js';
+import { columnNames, SIGNALS } from '../../src/results/schema.js';
 import { atc, parquetFrom, tempDir } from '../helpers/cli.js';
 import { ENGINES } from '../helpers/engines.js';
 import { query } from '../helpers/golden.js';
@@ -65,7 +65,7 @@ describe('atc run on the embedded sample', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/29 symbols, 33,069 bars/);
     const cols = await query(`DESCRIBE SELECT * FROM read_parquet('${out}/signals/*.parquet')`);
-    expect(cols.map((c) => c.column_name)).toEqual([...SIGNAL_COLUMNS]);
+    expect(cols.map((c) => c.column_name)).toEqual(columnNames(SIGNALS.columns));
     const n = await query(`SELECT count(*)::INT AS n FROM read_parquet('${out}/signals/*.parquet')`);
     expect(n[0]?.n).toBe(33069);
   });

@@ -11,7 +11,8 @@ import { accountBars, ACCT_SIZE, type BacktestParams, freshAccount, MODES, openT
 import { PORT_FIELDS, PortfolioSums, splitReturn, timestampSlots } from '../../src/backtest/portfolio.js';
 import { resolveParams, ROBUSTNESS } from '../../src/config/params.js';
 import { allocOutputs, N_FLOAT_COLUMNS } from '../../src/engine/batch.js';
-import { createJobKernel, EXTRA_PLANES, type JobSet, LAST_FIELDS } from '../../src/engine/job.js';
+import { EXTRA_PLANES, LAST_FIELDS } from '../../src/engine/batch.js';
+import { createJobKernel, type JobSet } from '../../src/engine/job.js';
 import { createKernel } from '../../src/engine/kernel.js';
 import { ENGINES, NATIVE_OK } from '../helpers/engines.js';
 
@@ -104,8 +105,8 @@ describe('portfolio sums', () => {
     });
     acc.add(mk([10, 20], 1));
     acc.add(mk([20, 30], 2));
-    const rows = acc.drain().sort((a, b) => (a[1] as number) - (b[1] as number) || (a[0] as number) - (b[0] as number));
-    expect(rows.map((r) => [r[0], r[1], r[2], r[9]])).toEqual([
+    const rows = acc.drain().sort((a, b) => a.ts - b.ts || a.set - b.set);
+    expect(rows.map((r) => [r.set, r.ts, r.l0, r.symbols])).toEqual([
       [0, 10, 1, 1],
       [1, 10, 1, 1],
       [0, 20, 3, 2],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expandGrid, makeSet, paramSetId } from '../../src/config/grid.js';
 import { resolveParams } from '../../src/config/params.js';
-import { flagValues, setsFromFlags } from '../../src/cli/options.js';
+import { resolveJob } from '../../src/config/options.js';
 import { tempDir } from '../helpers/cli.js';
 
 describe('expandGrid', () => {
@@ -74,10 +74,10 @@ describe('pipeline files', () => {
   it('hold flag names; a grid object groups the swept ones; flags win', () => {
     const f = join(tempDir(), 'p.json');
     writeFileSync(f, JSON.stringify({ description: 'x', profile: 'seed', grid: { lambda: [0.01, 0.02], decay: '0.01:0.02:0.01' }, 'fee-bps': 2, outputs: ['stats', 'trades'] }));
-    const get = flagValues({ pipeline: f, decay: '0.05' });
-    expect(get('outputs')).toBe('stats,trades');
-    expect(get('out')).toBe('atc-out'); // default
-    const sets = setsFromFlags(get);
+    const job = resolveJob({ pipeline: f, params: { decay: '0.05' } }, 'flags');
+    expect(job.outputs.join(',')).toBe('stats,trades');
+    expect(job.out).toBe('atc-out'); // default
+    const sets = job.sets;
     expect(sets.map((s) => [s.params.profile, s.params.lambda, s.params.decay, s.trade.feeBps])).toEqual([
       ['seed', 0.01, 0.05, 2],
       ['seed', 0.02, 0.05, 2],
@@ -87,8 +87,8 @@ describe('pipeline files', () => {
   it('refuses unknown keys and bad JSON', () => {
     const d = tempDir();
     writeFileSync(join(d, 'a.json'), JSON.stringify({ lamda: 0.01 }));
-    expect(() => flagValues({ pipeline: join(d, 'a.json') })).toThrow(/unknown key "lamda"/);
+    expect(() => resolveJob({ pipeline: join(d, 'a.json') }, 'flags')).toThrow(/unknown key "lamda"/);
     writeFileSync(join(d, 'b.json'), '{');
-    expect(() => flagValues({ pipeline: join(d, 'b.json') })).toThrow(/--pipeline/);
+    expect(() => resolveJob({ pipeline: join(d, 'b.json') }, 'flags')).toThrow(/--pipeline/);
   });
 });

@@ -326,6 +326,29 @@ unsafe fn paths(cx: &Cx) -> R<napi_value> {
     Ok(js_string(cx.env, &names.join(",")))
 }
 
+/// layouts() -> the record layouts this build reads and writes, in f64 fields (and state bytes),
+/// which src/engine/native.ts checks against its own before it uses the kernel.
+unsafe fn layouts(cx: &Cx) -> R<napi_value> {
+    let env = cx.env;
+    let mut o = ptr::null_mut();
+    napi_create_object(env, &mut o);
+    let fields: [(&str, usize); 9] = [
+        ("account.fields", atc_core::account::ACCT_SIZE),
+        ("last.fields", atc_core::job::LAST_FIELDS),
+        ("trade.fields", atc_core::account::TRADE_FIELDS),
+        ("portfolio.fields", atc_core::account::PORT_FIELDS),
+        ("planes.fields", atc_core::N_FLOAT_PLANES),
+        ("extra.fields", atc_core::job::EXTRA_PLANES),
+        ("params.fields", wire::SIZE),
+        ("state.version", atc_core::plan::STATE_VERSION as usize),
+        ("state.headerBytes", atc_core::plan::STATE_HEADER_BYTES),
+    ];
+    for (name, v) in fields {
+        set(env, o, name, js_number(env, v as f64));
+    }
+    Ok(o)
+}
+
 /// plan(params) -> { stateBytes, payloadLength, fingerprint, maxLength, steadyBar }
 unsafe fn plan_info(cx: &Cx) -> R<napi_value> {
     let p = cx.plan(0)?;
@@ -530,6 +553,7 @@ export!(js_fresh_state, fresh_state);
 export!(js_state_bars, state_bars);
 export!(js_step, step);
 export!(js_job, job);
+export!(js_layouts, layouts);
 
 /// # Safety
 /// Called by Node when the addon is loaded.
@@ -540,7 +564,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let msg = info.to_string();
         LAST_PANIC.with(|m| *m.borrow_mut() = msg);
     }));
-    let fns: [(&str, napi_callback); 8] = [
+    let fns: [(&str, napi_callback); 9] = [
         ("version", js_version),
         ("kernelVersion", js_kernel_version),
         ("paths", js_paths),
@@ -549,6 +573,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("stateBars", js_state_bars),
         ("step", js_step),
         ("job", js_job),
+        ("layouts", js_layouts),
     ];
     for (name, f) in fns {
         let mut v = ptr::null_mut();

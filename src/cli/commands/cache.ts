@@ -1,18 +1,15 @@
 // `atc cache stats|ls|verify|gc|clear` and `atc warm`.
 
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Argv } from 'yargs';
+import { warmWith } from '../../api/backtest.js';
 import { cacheStats, cacheViewSql, clearCache, gcCache, parseAge, parseSize, verifyCache } from '../../cache/maintain.js';
 import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { openDb } from '../../data/duckdb.js';
 import { UsageError } from '../../errors.js';
-import { runJob } from '../../pipeline/run.js';
-import { flagValues, jobOptions, paramOptions } from '../options.js';
+import { progressPrinter } from '../../pipeline/progress.js';
+import { afterYargs, type Io } from '../io.js';
+import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { table } from '../report.js';
-import { afterYargs, type Io } from '../run.js';
-import { cacheDir, jobFromFlags, parseOutputs } from './run.js';
 
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
 
@@ -102,23 +99,11 @@ export function warmCommand(y: Argv, io: Io): Argv {
         .option('quiet', { type: 'boolean', default: false }),
     async (argv) => {
       await afterYargs();
-      const get = flagValues(argv);
-      const cache = cacheDir(get);
-      if (!cache) throw new UsageError('atc warm fills a cache: pass --cache <dir> (not --no-cache)');
-      const job = jobFromFlags(get, argv);
-      // Results go to a scratch directory inside the cache: the entries are the product.
-      const out = join(cache, 'tmp', `warm-${process.pid}-${randomUUID().slice(0, 8)}`);
-      try {
-        const res = await runJob({ ...job, cache, out, overwrite: true, outputs: parseOutputs('summary'), log: (m) => io.err(`atc: ${m}\n`), write: (s) => io.err(s) });
-        const c = res.cache;
-        const report = { data: job.data, cache, sets: res.sets, symbols: res.symbols, entries: res.symbols * res.sets, present: c?.hits ?? 0, incremental: c?.incremental ?? 0, computed: c?.computed ?? 0, stored: c?.stored ?? 0, seconds: res.seconds };
-        if (argv.json) io.out(JSON.stringify(report) + '\n');
-        else if (!argv.quiet) {
-          io.out(`atc warm: ${report.entries} entries (${res.symbols} symbols x ${res.sets} sets) in ${res.seconds.toFixed(2)} s\n`);
-          io.out(table(['already present', 'updated incrementally', 'computed', 'stored'], [[report.present, report.incremental, report.computed, report.stored]]));
-        }
-      } finally {
-        rmSync(out, { recursive: true, force: true });
+      const report = await warmWith(optionsFromArgv(argv), 'flags', { onProgress: progressPrinter(progressMode(argv), io.err, 'atc warm'), logger: (m) => io.err(`atc: ${m}\n`) });
+      if (argv.json) io.out(JSON.stringify(report) + '\n');
+      else if (!argv.quiet) {
+        io.out(`atc warm: ${report.entries} entries (${report.symbols} symbols x ${report.sets} sets) in ${report.seconds.toFixed(2)} s\n`);
+        io.out(table(['already present', 'updated incrementally', 'computed', 'stored'], [[report.present, report.incremental, report.computed, report.stored]]));
       }
     },
   );

@@ -9,7 +9,7 @@ import { type InspectReport, inspectSource } from '../../data/inspect.js';
 import { openBarSource } from '../../data/source.js';
 import { UsageError } from '../../errors.js';
 import { table } from '../report.js';
-import type { Io } from '../run.js';
+import type { Io } from '../io.js';
 
 function fmtSpacing(s: number): string {
   return s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`;

@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { loadNative } from '../../engine/native.js';
 import { selectEngine } from '../../engine/select.js';
 import { packageInfo } from '../../util/package-root.js';
-import type { Io } from '../run.js';
+import type { Io } from '../io.js';
 
 export function infoCommand(y: Argv, io: Io): Argv {
   return y.command(

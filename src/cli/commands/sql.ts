@@ -3,16 +3,19 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatementType } from '@duckdb/node-api';
+import { tableToIPC } from 'apache-arrow';
 import type { Argv } from 'yargs';
 import { type Db, openDb, sqlString } from '../../data/duckdb.js';
 import { AtcError, UsageError } from '../../errors.js';
+import { queryArrow } from '../../results/arrow.js';
+import { emptyRelation } from '../../results/schema.js';
 import { createViews, VIEWS } from '../../results/views.js';
-import { CACHE_VIEW_COLUMNS, cacheViewSql } from '../../cache/maintain.js';
+import { CACHE_VIEW, cacheViewSql } from '../../cache/maintain.js';
 import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { table } from '../report.js';
-import type { Io } from '../run.js';
+import type { Io } from '../io.js';
 
-const FORMATS = ['table', 'csv', 'json', 'parquet'] as const;
+const FORMATS = ['table', 'csv', 'json', 'parquet', 'arrow'] as const;
 type Format = (typeof FORMATS)[number];
 const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA]);
 
@@ -34,7 +37,7 @@ export function sqlCommand(y: Argv, io: Io): Argv {
         .option('out', { type: 'string', default: 'atc-out', describe: 'the run directory' })
         .option('cache', { type: 'string', describe: 'the cache whose index the `cache` view shows [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' })
         .option('format', { type: 'string', choices: FORMATS, default: 'table' })
-        .option('to', { type: 'string', describe: 'write the answer to this file (needed for parquet)' })
+        .option('to', { type: 'string', describe: 'write the answer to this file (needed for parquet and arrow: an Arrow IPC file)' })
         .option('max-rows', { type: 'number', default: 200, describe: 'rows shown in table format' })
         .option('write', { type: 'boolean', default: false, describe: 'allow statements other than SELECT/EXPLAIN/PRAGMA' }),
     async (argv) => {
@@ -48,12 +51,13 @@ export function sqlCommand(y: Argv, io: Io): Argv {
         write: Boolean(argv.write),
       };
       if (o.format === 'parquet' && !o.to) throw new UsageError('--format parquet needs --to <file.parquet>');
+      if (o.format === 'arrow' && !o.to) throw new UsageError('--format arrow needs --to <file.arrow>');
       const db = await openDb();
       const cacheAt = argv.cache === undefined ? defaultCacheDir() : String(argv.cache);
       const store = cacheAt && existsSync(join(cacheAt, 'CACHE_VERSION')) ? CacheStore.open(cacheAt, 'shared') : undefined;
       try {
         await createViews(db.conn, dir);
-        const body = store ? cacheViewSql(store) : `SELECT ${CACHE_VIEW_COLUMNS.map(([n, t]) => `CAST(NULL AS ${t}) AS ${n}`).join(', ')} WHERE false`;
+        const body = store ? cacheViewSql(store) : `SELECT * FROM ${emptyRelation(CACHE_VIEW.columns)}`;
         await db.conn.run(`CREATE OR REPLACE VIEW cache AS ${body}`);
         await answer(db, o, io);
       } catch (e) {
@@ -85,6 +89,12 @@ async function answer(db: Db, o: SqlOptions, io: Io): Promise<void> {
     if (i === stmts.count - 1 && o.format === 'parquet') {
       await db.conn.run(`COPY (${o.query.trim().replace(/;\s*$/, '')}) TO ${sqlString(o.to as string)} (FORMAT parquet, COMPRESSION zstd)`);
       io.out(`wrote ${o.to}\n`);
+      return;
+    }
+    if (i === stmts.count - 1 && o.format === 'arrow') {
+      const t = await queryArrow(db.conn, o.query.trim().replace(/;\s*$/, ''));
+      writeFileSync(o.to as string, tableToIPC(t, 'file'));
+      io.out(`wrote ${o.to} (${t.numRows} rows, Arrow IPC)\n`);
       return;
     }
     last = await p.runAndReadAll();

@@ -7,8 +7,9 @@ import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConne
 import duckdb from '@duckdb/node-bindings';
 import { FLOAT_COLUMNS, N_FLOAT_COLUMNS } from '../../engine/batch.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
-import { EQUITY_COLUMNS, PARQUET_OPTIONS, SIGNAL_COLUMNS } from '../../results/schema.js';
+import { EQUITY_COLUMNS, PARQUET_OPTIONS, SIGNALS } from '../../results/schema.js';
 import type { Batch } from '../load/index.js';
+import type { SignalsSink } from './results.js';
 
 const VECTOR = 2048;
 
@@ -23,7 +24,7 @@ interface Pending {
 let fnSeq = 0;
 
 /** Writes batches of per-bar outputs as Parquet files. One instance per connection. */
-export class SignalsWriter {
+export class SignalsWriter implements SignalsSink {
   private readonly name = `atc_signals_${process.pid}_${++fnSeq}`;
   private pending: Pending | undefined;
   // Staging buffers: DuckDB copies from ArrayBuffers only (not SharedArrayBuffers).
@@ -48,7 +49,7 @@ export class SignalsWriter {
         bind.addResultColumn('close', DOUBLE);
         for (const c of FLOAT_COLUMNS) bind.addResultColumn(c, DOUBLE);
         bind.addResultColumn('direction', TINYINT);
-        if (this.equity) for (const c of EQUITY_COLUMNS) bind.addResultColumn(c, DOUBLE);
+        if (this.equity) for (const c of EQUITY_COLUMNS) bind.addResultColumn(c.name, DOUBLE);
       },
       initFunction: () => undefined,
       mainFunction: (_info, chunk) => this.fill(chunk.chunk, (n) => (chunk.rowCount = n)),
@@ -76,7 +77,7 @@ export class SignalsWriter {
     }
     this.pending = { batch, codes, dict, pos: 0 };
     const cols = [
-      ...SIGNAL_COLUMNS.map((c) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : c === 'param_id' ? `${sqlString(paramId)} AS param_id` : sqlIdent(c))),
+      ...SIGNALS.columns.map(({ name: c }) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : c === 'param_id' ? `${sqlString(paramId)} AS param_id` : sqlIdent(c))),
       ...(this.equity ? ['position', 'strategy_return', `equity * ${Number(capital)} AS equity`] : []),
     ].join(', ');
     try {
