@@ -1,6 +1,6 @@
 // The backtest accounting, written to be read: positions from the kernel's `direction`,
 // returns net of costs, equity, drawdown, trades and statistics. The Rust kernel implements
-// the same steps (kernels/core/src/backtest.rs); tests compare the two and recompute the
+// the same steps (kernels/core/src/account.rs); tests compare the two and recompute the
 // statistics independently in SQL.
 //
 // Conventions (README "Backtest conventions" states them for users):

@@ -17,7 +17,7 @@ const defaultIo: Io = {
 };
 
 export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promise<number> {
-  let code = 0;
+  let code: number;
   const io: Io = { ...ioIn, status: 0 };
   const y = yargs([...argv])
     .scriptName('atc')

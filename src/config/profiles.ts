@@ -54,7 +54,7 @@ export function profileSwitches(profile: Profile): ProfileSwitches {
   return profile === 'pine' ? PINE : SEED;
 }
 
-/** Bit positions shared with the Rust kernel (`kernels/core/src/params.rs`, `Switches`). */
+/** Bit positions shared with the Rust kernel (`kernels/core/src/plan.rs`, `Switches`). */
 export const SWITCH_BITS = {
   hmaHull: 1 << 0,
   cutAtThresholds: 1 << 1,

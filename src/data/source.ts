@@ -64,8 +64,9 @@ const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|BIGINT|INTEGER|SMALLINT|TIN
 
 /** Open a Parquet source and check its schema. */
 export async function openBarSource(conn: DuckDBConnection, spec: string): Promise<BarSource> {
-  let { files, glob } = resolveFiles(spec);
-  if (glob) {
+  const resolved = resolveFiles(spec);
+  let files = resolved.files;
+  if (resolved.glob) {
     const r = await conn.runAndReadAll(`SELECT file FROM glob(${sqlString(files[0] as string)}) ORDER BY file`);
     files = r.getRows().map((row) => String(row[0]));
     if (files.length === 0) throw new DataError('ATC_ERR_DATA_READ', `${spec}: no file matches`, { file: spec });

@@ -1,7 +1,7 @@
 //! The price-only half of a bar, W symbols at once (one per lane): history, prefix chains, the
 //! moving averages and their crossover signals (spec 1.5-1.6). Nothing here depends on lambda,
 //! decay, cutout, weights or thresholds, so a parameter sweep computes it once per (MA type,
-//! length, robustness) and feeds every parameter set from it (see sweep.rs).
+//! length, robustness) and feeds every parameter set from it (see job.rs).
 //!
 //! The MAs are organised as *specs*: one MA type with its nine lengths. A single parameter set
 //! has six specs (one per type); a sweep has the union of the specs its sets use.

@@ -12,6 +12,8 @@ export type TempFile = { temp: string; final: string };
 export interface Pending {
   files: TempFile[];
   firstTs: number;
+  /** bars of the blocks so far (counted in the symbol's commit) */
+  bars: number;
   /** per set: long, short alerts so far */
   alerts: Uint32Array;
   portfolio: PortfolioPartial[];
@@ -31,16 +33,17 @@ export class PendingSymbols {
   /** `symbol` continues from cached bars: its first ts, alerts and closed trades so far. */
   seed(symbol: string, t: TailStart, emit: Row[]): void {
     const closed = t.trades ? t.trades.map((a) => Array.from(a)) : Array.from({ length: this.nSets }, () => []);
-    this.map.set(symbol, { files: [], firstTs: t.firstTs, alerts: Uint32Array.from(t.alerts.subarray(0, this.nSets * 2)), portfolio: [], closed, emit, cached: t });
+    this.map.set(symbol, { files: [], firstTs: t.firstTs, bars: 0, alerts: Uint32Array.from(t.alerts.subarray(0, this.nSets * 2)), portfolio: [], closed, emit, cached: t });
   }
 
-  /** A block that does not end `symbol`: add its alerts and closed trades (per set). */
-  block(symbol: string, firstTs: number, alerts: Uint32Array, closed: (k: number) => readonly number[]): Pending {
+  /** A block of `bars` that does not end `symbol`: add its alerts and closed trades (per set). */
+  block(symbol: string, firstTs: number, bars: number, alerts: Uint32Array, closed: (k: number) => readonly number[]): Pending {
     let p = this.map.get(symbol);
     if (!p) {
-      p = { files: [], firstTs, alerts: new Uint32Array(this.nSets * 2), portfolio: [], closed: Array.from({ length: this.nSets }, () => []), emit: [] };
+      p = { files: [], firstTs, bars: 0, alerts: new Uint32Array(this.nSets * 2), portfolio: [], closed: Array.from({ length: this.nSets }, () => []), emit: [] };
       this.map.set(symbol, p);
     }
+    p.bars += bars;
     for (let k = 0; k < alerts.length; k++) p.alerts[k] = (p.alerts[k] as number) + (alerts[k] as number);
     for (let k = 0; k < this.nSets; k++) (p.closed[k] as number[]).push(...closed(k));
     return p;

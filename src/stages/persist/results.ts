@@ -160,13 +160,14 @@ export class ResultsPersister {
       }
     }
     batch.series.forEach((s, i) => {
-      bars += s.length;
       const alerts = r.alerts.subarray(i * np * 2, (i + 1) * np * 2);
       if (!s.last) {
-        open = this.pending.block(s.symbol, batch.slot.ts[s.start] as number, alerts, (k) => closedOf.get(i * np + k) ?? []);
+        open = this.pending.block(s.symbol, batch.slot.ts[s.start] as number, s.length, alerts, (k) => closedOf.get(i * np + k) ?? []);
         return;
       }
       const p = this.pending.take(s.symbol);
+      // a commit counts the bars of the symbols it completes (earlier blocks included)
+      bars += s.length + (p?.bars ?? 0);
       if (p) {
         files.push(...p.files);
         this.checkpoints.addPortfolio(p.portfolio);
