@@ -4,53 +4,10 @@
 // (a cache on a shared filesystem) is never taken for dead by its pid.
 
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtcError } from '../errors.js';
-
-interface Holder {
-  host: string;
-  pid: number;
-}
-
-const me = (): Holder => ({ host: hostname(), pid: process.pid });
-
-/** Who holds a lock file (undefined: gone, or left unwritten by a process that died). */
-function readHolder(file: string): Holder | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-    // created and not yet written (a holder between open and write): live for a while
-    if (text === '') return Date.now() - statSync(file).mtimeMs < 10_000 ? { host: '', pid: 0 } : undefined;
-  } catch {
-    return undefined;
-  }
-  try {
-    const h = JSON.parse(text) as Holder;
-    if (typeof h.host === 'string' && Number.isInteger(h.pid)) return h;
-  } catch {
-    // a lock written by an older version: a bare pid of this host
-  }
-  const pid = Number(text);
-  return Number.isInteger(pid) && pid > 0 ? { host: hostname(), pid } : undefined;
-}
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** A holder that may still hold its lock: another host's always, this host's while its process lives. */
-function live(h: Holder | undefined): boolean {
-  return h !== undefined && (h.host !== hostname() || h.pid === 0 || pidAlive(h.pid));
-}
-
-const describe = (h: Holder): string => (h.host === hostname() || h.host === '' ? `pid ${h.pid || '?'}` : `pid ${h.pid} on ${h.host}`);
+import { describeHolder as describe, type Holder, live, me, readHolder } from '../util/lock-file.js';
 
 export class CacheLock {
   private constructor(private file: string | undefined) {}
@@ -87,7 +44,7 @@ export class CacheLock {
     const users: Holder[] = [];
     for (const n of readdirSync(locks).filter((x) => x.startsWith('shared-'))) {
       const h = readHolder(join(locks, n));
-      if (live(h)) users.push(h as Holder);
+      if (live(h)) users.push(h);
       else rmSync(join(locks, n), { force: true });
     }
     if (users.length > 0) {

@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { keyTables, type KeyTables } from '../cache/entries.js';
 import { type Fingerprints, fingerprintSource } from '../cache/fingerprint.js';
 import { type GroupPlan, planGroup, recordPlanUse } from '../cache/plan.js';
-import { CacheStore } from '../cache/store.js';
+import type { CacheStore } from '../cache/store.js';
 import { CacheWriter } from '../cache/writer.js';
 import type { ParamSet } from '../config/grid.js';
 import type { SourceIndex } from '../data/bars-reader.js';
@@ -64,9 +64,9 @@ export class CachePhase {
     if (!serve) this.report.note = 'signals and portfolio outputs are computed in full (the cache holds per-symbol results only)';
   }
 
-  /** Open the cache (shared) and fingerprint the source (its index comes with it). */
-  static async open(o: { dir: string; conn: DuckDBConnection; src: BarSource; sets: readonly ParamSet[]; serve: boolean; log: (m: string) => void }): Promise<CachePhase> {
-    const store = CacheStore.open(o.dir, 'shared', o.log);
+  /** Fingerprint the source (its index comes with it) for a cache opened (shared) by the run; the phase closes it. */
+  static async open(o: { store: CacheStore; conn: DuckDBConnection; src: BarSource; sets: readonly ParamSet[]; serve: boolean }): Promise<CachePhase> {
+    const { store } = o;
     try {
       const t0 = performance.now();
       const prints = await fingerprintSource(o.conn, o.src, store.sources);

@@ -23,14 +23,15 @@ import { openBarSource, tableSource } from '../data/source.js';
 import type { JobSet } from '../engine/job.js';
 import { createPlan } from '../engine/plan.js';
 import { type EngineChoice, selectEngine } from '../engine/select.js';
-import { AbortError, UsageError } from '../errors.js';
+import { AbortError, DataError, UsageError } from '../errors.js';
 import { KernelPool } from '../pool/pool.js';
 import type { TaskWants } from '../pool/task.js';
 import type { OutputKind } from '../results/outputs.js';
-import { TABLE_FILES } from '../results/run-dir.js';
+import { type RunDir, TABLE_FILES } from '../results/run-dir.js';
 import { Dispatcher } from '../stages/execute/index.js';
 import { ResultsPersister } from '../stages/persist/results.js';
 import { SignalsWriter } from '../stages/persist/signals.js';
+import { CacheStore } from '../cache/store.js';
 import { type CacheReport, CachePhase } from './cache-phase.js';
 import { finalizeRun } from './finalize.js';
 import { runPass } from './pass.js';
@@ -97,9 +98,12 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   const db = await openDb({ threads: 2, memoryLimit: '512MB', tempDirectory: join(o.out, '.duckdb-tmp') });
   let pool: KernelPool | undefined;
   let cache: CachePhase | undefined;
+  let dir: RunDir | undefined;
+  // opened first: an unusable cache is an error before anything is written
+  let store = o.cache ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
   try {
     const src = await openBarSource(db.conn, o.data);
-    const rd = openRun(o.out, src, o, o.overwrite);
+    const rd = (dir = openRun(o.out, src, o, o.overwrite));
     const groupSize = o.outputs.includes('signals') ? 1 : Math.max(1, o.groupSize ?? GROUP_SIZE);
     const groups: ParamSet[][] = [];
     for (let i = 0; i < o.sets.length; i += groupSize) groups.push(o.sets.slice(i, i + groupSize));
@@ -129,8 +133,12 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     // Per-bar outputs (signals, the portfolio's per-bar sums) are not served from the cache:
     // such runs compute every symbol, and store entries for later runs.
     const serve = !o.outputs.includes('signals') && !o.outputs.includes('portfolio');
-    if (o.cache) cache = await CachePhase.open({ dir: o.cache, conn: db.conn, src, sets: o.sets, serve, log: o.log });
+    if (store) {
+      cache = await CachePhase.open({ store, conn: db.conn, src, sets: o.sets, serve });
+      store = undefined; // the phase closes it
+    }
     const index = cache?.index ?? (await indexSource(db.conn, src));
+    if (index.totalRows === 0) throw new DataError('ATC_ERR_NO_BARS', `${o.data}: the source has no rows`, { file: o.data });
     const symbols = index.symbols;
     const minBars = Math.max(...o.sets.map((s) => minimumBars(s.params)));
     const progress = new Progress(
@@ -208,6 +216,9 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     if (cache) report.cache = cache.report;
     const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows }, await db.connect());
     Object.assign(report, totals);
+    if (totals.symbols === 0) {
+      throw new DataError('ATC_ERR_NO_BARS', `${o.data}: no symbol has bars to compute: every row or symbol was rejected (${totals.rejects} rejects, see ${join(o.out, 'rejects.parquet')})`, { file: o.data });
+    }
     report.files = outputFiles(o.out);
     report.seconds = (performance.now() - t0) / 1000;
     writeRunJson(rd, o, src.files, report);
@@ -215,6 +226,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   } finally {
     await pool?.close();
     cache?.close();
+    store?.close();
+    dir?.close();
     db.close();
   }
 }

@@ -16,8 +16,9 @@
 
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AtcError } from '../errors.js';
+import { describeHolder, tryLock } from '../util/lock-file.js';
 
 export const TABLE_FILES = ['summary.parquet', 'stats.parquet', 'trades.parquet', 'portfolio.parquet', 'portfolio_stats.parquet', 'params.parquet', 'rejects.parquet'] as const;
 export const RUN_FILES = ['run.json', 'manifest.jsonl', 'signals', 'rejects', 'parts', ...TABLE_FILES] as const;
@@ -58,9 +59,41 @@ export interface RunJson {
   [k: string]: unknown;
 }
 
+/** The lock a run holds on its directory (one run writes into a directory at a time). */
+export const LOCK_FILE = '.atc-lock';
+
+/**
+ * A directory a run can write into: an existing directory (or a new one in an existing
+ * parent), writable. ATC_ERR_OUTPUT_PATH naming the path otherwise, before any work is done.
+ */
+export function checkWritableDir(dir: string, what: string): void {
+  const fail = (why: string): never => {
+    throw new AtcError('ATC_ERR_OUTPUT_PATH', `${what} ${dir}: ${why}`);
+  };
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) fail('is a file, not a directory');
+  if (!st) {
+    const parent = dirname(resolve(dir));
+    if (!statSync(parent, { throwIfNoEntry: false })?.isDirectory()) fail(`its parent ${parent} does not exist`);
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      fail(`cannot be created: ${(e as Error).message}`);
+    }
+  }
+  const probe = join(dir, `.atc-write-probe-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (e) {
+    fail(`is not writable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export class RunDir {
   private readonly committed: ManifestLine[] = [];
   private tempSeq = 0;
+  private locked = false;
 
   private constructor(readonly dir: string) {}
 
@@ -69,9 +102,30 @@ export class RunDir {
    * refuse (ATC_ERR_OUTPUT_EXISTS) results of another run unless `overwrite`.
    */
   static open(dir: string, key: string, keyParts: RunKeyParts, overwrite: boolean): RunDir {
+    checkWritableDir(dir, '--out');
     const rd = new RunDir(dir);
+    const holder = tryLock(join(dir, LOCK_FILE));
+    if (holder) throw new AtcError('ATC_ERR_OUTPUT_BUSY', `${dir}: another run is writing into this directory (${describeHolder(holder)}); wait for it, or use another --out`);
+    rd.locked = true;
+    try {
+      rd.prepare(key, keyParts, overwrite);
+    } catch (e) {
+      rd.close();
+      throw e;
+    }
+    return rd;
+  }
+
+  /** Release the directory for the next run. */
+  close(): void {
+    if (this.locked) rmSync(join(this.dir, LOCK_FILE), { force: true });
+    this.locked = false;
+  }
+
+  private prepare(key: string, keyParts: RunKeyParts, overwrite: boolean): void {
+    const dir = this.dir;
     const runJson = join(dir, 'run.json');
-    if (overwrite) rd.clear();
+    if (overwrite) this.clear();
     else if (existsSync(runJson)) {
       const prev = JSON.parse(readFileSync(runJson, 'utf8')) as RunJson;
       if (prev.key !== key) {
@@ -85,10 +139,9 @@ export class RunDir {
     }
     mkdirSync(dir, { recursive: true });
     for (const d of PART_DIRS) mkdirSync(join(dir, d), { recursive: true });
-    rd.readManifest();
-    rd.removeUnlisted();
-    if (!existsSync(runJson)) rd.writeRunJson({ key, keyParts, status: 'running' });
-    return rd;
+    this.readManifest();
+    this.removeUnlisted();
+    if (!existsSync(runJson)) this.writeRunJson({ key, keyParts, status: 'running' });
   }
 
   private clear(): void {

@@ -77,6 +77,8 @@ const SIGNAL_DOCS: Record<(typeof FLOAT_COLUMNS)[number], string> = {
   KAMA_S: 'KAMA type Layer-2 equity',
 };
 const signalColumns = FLOAT_COLUMNS.map((c) => opt(c, 'DOUBLE', `${SIGNAL_DOCS[c]} (NULL: Pine's na)`));
+/** The signals a summary shows at the last bar (not the Layer-2 equities *_S). */
+const summarySignals = (['Average_Signal', 'EMA_Signal', 'HMA_Signal', 'WMA_Signal', 'DEMA_Signal', 'LSMA_Signal', 'KAMA_Signal'] as const).map((c) => opt(c, 'DOUBLE', `${SIGNAL_DOCS[c]} at the last bar`));
 const directionColumn = opt('direction', 'TINYINT', "Pine's `direction`: 1 or -1 after the first threshold cross, NULL before");
 const paramId = col('param_id', 'VARCHAR', 'the parameter set (params.param_id)');
 const symbol = col('symbol', 'VARCHAR', 'the symbol');
@@ -105,7 +107,7 @@ export const SUMMARY = {
     col('first_ts', 'TIMESTAMP', 'its first bar'),
     col('last_ts', 'TIMESTAMP', 'its last bar'),
     col('last_close', 'DOUBLE', 'the close of its last bar'),
-    ...signalColumns.slice(0, 7),
+    ...summarySignals,
     directionColumn,
     col('long_alerts', 'INTEGER', 'bars where direction turned from -1 to 1'),
     col('short_alerts', 'INTEGER', 'bars where direction turned from 1 to -1'),

@@ -2,8 +2,9 @@
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { RunDir, runKey } from '../../src/results/run-dir.js';
+import { LOCK_FILE, RunDir, runKey } from '../../src/results/run-dir.js';
 import { tempDir } from '../helpers/cli.js';
 
 const parts = { params: { lambda: 0.02 }, data: [{ path: 'x', bytes: 1, mtimeMs: 1 }] };
@@ -22,6 +23,7 @@ describe('RunDir', () => {
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('running');
     commitOne(rd, ['A', 'B'], 'p1.parquet');
     commitOne(rd, ['C'], 'p2.parquet');
+    rd.close();
     const again = RunDir.open(dir, key, parts, false);
     expect([...again.doneSymbols(0)].sort()).toEqual(['A', 'B', 'C']);
     expect(again.committedBars()).toBe(20);
@@ -34,6 +36,7 @@ describe('RunDir', () => {
     const rd = RunDir.open(dir, key, parts, false);
     commitOne(rd, ['A'], 'p1.parquet');
     commitOne(rd, ['G1', 'A'], 'p2.parquet');
+    rd.close();
     const again = RunDir.open(dir, key, parts, false);
     expect([...again.doneSymbols(0)]).toEqual(['A']);
     expect([...again.doneSymbols(1)].sort()).toEqual(['A', 'G1']);
@@ -47,6 +50,7 @@ describe('RunDir', () => {
     writeFileSync(t.temp, 'half written');
     writeFileSync(join(dir, 'signals', 'p3.parquet'), 'renamed but not recorded');
     appendFileSync(join(dir, 'manifest.jsonl'), '{"symbols":["B"],"files":["signals/p3.par'); // a kill mid-write
+    rd.close();
     const again = RunDir.open(dir, key, parts, false);
     expect([...again.doneSymbols(0)]).toEqual(['A']);
     expect(existsSync(t.temp)).toBe(false);
@@ -56,7 +60,9 @@ describe('RunDir', () => {
 
   it('refuses the results of another run, naming what differs, unless overwrite', () => {
     const dir = tempDir();
-    commitOne(RunDir.open(dir, key, parts, false), ['A'], 'p1.parquet');
+    const first = RunDir.open(dir, key, parts, false);
+    commitOne(first, ['A'], 'p1.parquet');
+    first.close();
     const other = { ...parts, params: { lambda: 0.03 } };
     expect(() => RunDir.open(dir, runKey(other), other, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_EXISTS', message: expect.stringMatching(/differs in: params/) }));
     const fresh = RunDir.open(dir, runKey(other), other, true);
@@ -68,5 +74,21 @@ describe('RunDir', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'signals'));
     expect(() => RunDir.open(dir, key, parts, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_EXISTS' }));
+  });
+
+  it('one run at a time: a second is refused at once; a lock left by a killed process does not block', () => {
+    const dir = tempDir();
+    const rd = RunDir.open(dir, key, parts, false);
+    expect(() => RunDir.open(dir, key, parts, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_BUSY', message: expect.stringMatching(/pid/) }));
+    rd.close();
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ host: hostname(), pid: 999_999 }));
+    RunDir.open(dir, key, parts, false).close();
+  });
+
+  it('a file where the directory should be, or a missing parent, is ATC_ERR_OUTPUT_PATH naming it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => RunDir.open(join(dir, 'file'), key, parts, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_PATH', message: expect.stringMatching(/file: is a file/) }));
+    expect(() => RunDir.open(join(dir, 'no', 'such'), key, parts, false)).toThrowError(expect.objectContaining({ code: 'ATC_ERR_OUTPUT_PATH', message: expect.stringMatching(/parent .* does not exist/) }));
   });
 });

@@ -7,7 +7,7 @@ import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { openDb } from '../../data/duckdb.js';
 import { UsageError } from '../../errors.js';
 import { progressPrinter } from '../../pipeline/progress.js';
-import { afterYargs, type Io } from '../io.js';
+import { afterYargs, interruptible, type Io } from '../io.js';
 import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { table } from '../report.js';
 
@@ -99,7 +99,8 @@ export function warmCommand(y: Argv, io: Io): Argv {
         .option('quiet', { type: 'boolean', default: false }),
     async (argv) => {
       await afterYargs();
-      const report = await warmWith(optionsFromArgv(argv), 'flags', { onProgress: progressPrinter(progressMode(argv), io.err, 'atc warm'), logger: (m) => io.err(`atc: ${m}\n`) });
+      const report = await interruptible(io, (signal) => warmWith(optionsFromArgv(argv), 'flags', { signal, onProgress: progressPrinter(progressMode(argv), io.err, 'atc warm'), logger: (m) => io.err(`atc: ${m}\n`) }));
+      if (!report) return;
       if (argv.json) io.out(JSON.stringify(report) + '\n');
       else if (!argv.quiet) {
         io.out(`atc warm: ${report.entries} entries (${report.symbols} symbols x ${report.sets} sets) in ${report.seconds.toFixed(2)} s\n`);

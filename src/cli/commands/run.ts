@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { backtestWith } from '../../api/backtest.js';
 import { progressPrinter } from '../../pipeline/progress.js';
-import { afterYargs, type Io } from '../io.js';
+import { afterYargs, interruptible, type Io } from '../io.js';
 import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { printRunReport } from '../report.js';
 
@@ -21,10 +21,10 @@ export function runCommand(y: Argv, io: Io): Argv {
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress, no table' }),
     async (argv) => {
       await afterYargs();
-      const res = await backtestWith(optionsFromArgv(argv), 'flags', {
-        onProgress: progressPrinter(progressMode(argv), io.err),
-        logger: (m) => io.err(`atc: ${m}\n`),
-      });
+      const res = await interruptible(io, (signal) =>
+        backtestWith(optionsFromArgv(argv), 'flags', { signal, onProgress: progressPrinter(progressMode(argv), io.err), logger: (m) => io.err(`atc: ${m}\n`) }),
+      );
+      if (!res) return;
       if (argv.json) io.out(JSON.stringify(res) + '\n');
       else if (!argv.quiet) await printRunReport(res, io);
     },
