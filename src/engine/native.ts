@@ -31,6 +31,25 @@ export interface NativeAddon {
   ): void;
   /** kernels/node/src/lib.rs `job`: a multi-set job with accounts (src/engine/job.ts). */
   job(spec: NativeJob): Float64Array | undefined;
+  /** kernels/node/src/supertrend.rs: a Supertrend batch (src/strategies/supertrend/kernel.ts). */
+  supertrend(spec: NativeSupertrend): void;
+}
+
+export interface NativeSupertrend {
+  factor: number;
+  atrPeriod: number;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  offsets: Uint32Array;
+  /** may be the same buffer as stateOut */
+  stateIn?: Uint8Array | null | undefined;
+  stateOut?: Uint8Array | null | undefined;
+  supertrend?: Float64Array | null | undefined;
+  atr?: Float64Array | null | undefined;
+  direction?: Int8Array | null | undefined;
+  trade?: Int8Array | null | undefined;
+  path?: string | undefined;
 }
 
 export interface NativeJob {
