@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { packageInfo } from '../src/util/package-root.js';
 
-export { randomWalks, Rng } from './generators/synthetic.js';
+export { ohlcWalks, randomWalks, Rng } from './generators/synthetic.js';
 
 /** A few dozen real daily US stocks (datasets/sample/README.md), for a run on a fresh machine. */
 export function sampleDataset(): string {

@@ -4,6 +4,7 @@ export type AtcErrorCode =
   | 'ATC_ERR_INVALID_PARAM'
   | 'ATC_ERR_INVALID_ARGUMENT'
   | 'ATC_ERR_BAD_CLOSE'
+  | 'ATC_ERR_BAD_VALUE'
   | 'ATC_ERR_EMPTY_SERIES'
   | 'ATC_ERR_TOO_FEW_BARS'
   | 'ATC_ERR_STATE_INVALID'
@@ -53,7 +54,8 @@ export class ArgumentError extends AtcError {
   }
 }
 
-/** Bad input series: a non-finite or non-positive close, an empty or too short series. */
+/** Bad input series: a non-finite or non-positive close, a non-finite value of another input
+ *  column, an empty or too short series. */
 export class SeriesError extends AtcError {
   /** Index of the series inside the batch. */
   readonly series: number;
@@ -61,15 +63,18 @@ export class SeriesError extends AtcError {
   readonly bar: number;
   /** Symbol name when the caller knew it. */
   readonly symbol: string | undefined;
+  /** The input column of a bad value (ATC_ERR_BAD_VALUE). */
+  readonly column: string | undefined;
   constructor(
-    code: 'ATC_ERR_BAD_CLOSE' | 'ATC_ERR_EMPTY_SERIES' | 'ATC_ERR_TOO_FEW_BARS',
+    code: 'ATC_ERR_BAD_CLOSE' | 'ATC_ERR_BAD_VALUE' | 'ATC_ERR_EMPTY_SERIES' | 'ATC_ERR_TOO_FEW_BARS',
     message: string,
-    where: { series: number; bar?: number; symbol?: string },
+    where: { series: number; bar?: number; symbol?: string; column?: string },
   ) {
     super(code, message);
     this.series = where.series;
     this.bar = where.bar ?? -1;
     this.symbol = where.symbol;
+    this.column = where.column;
   }
 }
 

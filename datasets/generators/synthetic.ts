@@ -103,6 +103,19 @@ export class Walk {
   get sigma(): number {
     return this.vol * (REGIMES[this.regime] as number);
   }
+
+  /** The next bar into out = [open, high, low, close]: open is the previous close, high and
+   *  low lie around open and close on the tick grid (`atc data generate`'s bars). */
+  nextBar(out: Float64Array): void {
+    const open = this.prev;
+    const close = this.next();
+    this.prev = close;
+    const spread = this.sigma * 0.4;
+    out[0] = open;
+    out[1] = Math.ceil(Math.max(open, close) * (1 + Math.abs(this.rng.normal()) * spread) * this.inv) / this.inv;
+    out[2] = Math.max(1, Math.floor(Math.min(open, close) * (1 - Math.min(0.5, Math.abs(this.rng.normal()) * spread)) * this.inv)) / this.inv;
+    out[3] = close;
+  }
 }
 
 /** One symbol's closes. */
@@ -123,4 +136,27 @@ export function randomWalks(symbols: number, bars: number, seed: number, opts: W
     offsets[s + 1] = (s + 1) * bars;
   }
   return { closes, offsets };
+}
+
+/** `symbols` OHLC walks of `bars` bars each, one column per field, concatenated with offsets. */
+export function ohlcWalks(
+  symbols: number,
+  bars: number,
+  seed: number,
+  opts: WalkOptions = {},
+): { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; offsets: Uint32Array } {
+  const rng = new Rng(seed);
+  const cols = Array.from({ length: 4 }, () => new Float64Array(symbols * bars));
+  const offsets = new Uint32Array(symbols + 1);
+  const bar = new Float64Array(4);
+  for (let s = 0; s < symbols; s++) {
+    const w = new Walk(rng, opts);
+    for (let i = 0; i < bars; i++) {
+      w.nextBar(bar);
+      for (let k = 0; k < 4; k++) (cols[k] as Float64Array)[s * bars + i] = bar[k] as number;
+    }
+    offsets[s + 1] = (s + 1) * bars;
+  }
+  const [open, high, low, close] = cols as [Float64Array, Float64Array, Float64Array, Float64Array];
+  return { open, high, low, close, offsets };
 }

@@ -59,6 +59,7 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
   const vol = Math.min(0.05, Math.max(0.0005, 0.02 * Math.sqrt(freq / 86_400e6)));
   if (!Number.isSafeInteger(start + freq * o.bars)) throw new UsageError('--start/--freq/--bars reach past the representable time range');
   const cols = Array.from({ length: 5 }, () => new Float64Array(VECTOR)); // open high low close volume
+  const bar = new Float64Array(4);
   let s = 0;
   let i = 0;
   let walk: Walk | undefined;
@@ -80,19 +81,13 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
           rng = new Rng(symbolSeed(o.seed, s));
           walk = new Walk(rng, { vol });
         }
-        const open = walk.prev;
-        const close = walk.next();
-        walk.prev = close;
-        const spread = walk.sigma * 0.4;
+        walk.nextBar(bar);
         code[n] = s;
         const t = start + i * freq; // exact: below 2^53
         const hi = Math.floor(t / 4294967296);
         tsWords[2 * n] = t - hi * 4294967296;
         tsWords[2 * n + 1] = hi;
-        (cols[0] as Float64Array)[n] = open;
-        (cols[1] as Float64Array)[n] = Math.ceil(Math.max(open, close) * (1 + Math.abs(rng.normal()) * spread) * walk.inv) / walk.inv;
-        (cols[2] as Float64Array)[n] = Math.max(1, Math.floor(Math.min(open, close) * (1 - Math.min(0.5, Math.abs(rng.normal()) * spread)) * walk.inv)) / walk.inv;
-        (cols[3] as Float64Array)[n] = close;
+        for (let k = 0; k < 4; k++) (cols[k] as Float64Array)[n] = bar[k] as number;
         (cols[4] as Float64Array)[n] = Math.round(Math.exp(9 + 0.8 * rng.normal() + 20 * walk.sigma));
         n++;
         if (++i === o.bars) {

@@ -85,10 +85,12 @@ export function callNative<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    const err = e as Error & { code?: string; series?: number; bar?: number; param?: string };
+    const err = e as Error & { code?: string; series?: number; bar?: number; param?: string; column?: string };
     switch (err.code) {
       case 'ATC_ERR_BAD_CLOSE':
         throw new SeriesError('ATC_ERR_BAD_CLOSE', err.message, { series: err.series ?? -1, bar: err.bar ?? -1 });
+      case 'ATC_ERR_BAD_VALUE':
+        throw new SeriesError('ATC_ERR_BAD_VALUE', err.message, { series: err.series ?? -1, bar: err.bar ?? -1, column: err.column });
       case 'ATC_ERR_INVALID_PARAM':
         throw new ParamError(err.param ?? 'params', err.message);
       case 'ATC_ERR_STATE_INVALID':
@@ -111,7 +113,7 @@ export function nameSeries<T>(f: () => T, symbols?: readonly string[]): T {
   } catch (e) {
     if (e instanceof SeriesError && symbols && e.series >= 0 && e.series < symbols.length) {
       const symbol = symbols[e.series] as string;
-      throw new SeriesError(e.code as 'ATC_ERR_BAD_CLOSE', `${symbol}: ${e.message}`, { series: e.series, bar: e.bar, symbol });
+      throw new SeriesError(e.code as 'ATC_ERR_BAD_CLOSE', `${symbol}: ${e.message}`, { series: e.series, bar: e.bar, symbol, column: e.column });
     }
     throw e;
   }

@@ -38,6 +38,25 @@ export interface NativeAddon {
   job(spec: NativeJob): Float64Array | undefined;
   /** the record layouts the build reads and writes (see expectedLayouts) */
   layouts(): Record<string, number>;
+  /** kernels/node/src/supertrend.rs: a Supertrend batch (src/strategies/supertrend/kernel.ts). */
+  supertrend(spec: NativeSupertrend): void;
+}
+
+export interface NativeSupertrend {
+  factor: number;
+  atrPeriod: number;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  offsets: Uint32Array;
+  /** may be the same buffer as stateOut */
+  stateIn?: Uint8Array | null | undefined;
+  stateOut?: Uint8Array | null | undefined;
+  supertrend?: Float64Array | null | undefined;
+  atr?: Float64Array | null | undefined;
+  direction?: Int8Array | null | undefined;
+  trade?: Int8Array | null | undefined;
+  path?: string | undefined;
 }
 
 /** The record layouts this code reads and writes; a kernel must report the same (layouts()). */

@@ -12,17 +12,37 @@ export interface StateInfo {
   bars: number;
 }
 
+/** The format of a kernel's state records (kernels/core/src/batch.rs RecordFormat): a 32-byte
+ *  header (magic, u16 version, u16 0, u32 payload length in f64, u32 0, u64 parameter
+ *  fingerprint, u64 bars seen), then the payload as little-endian f64. */
+export interface RecordFormat {
+  /** what the magic identifies, for messages ("an ATC kernel state") */
+  what: string;
+  magic: number;
+  version: number;
+  payloadLength: number;
+  fingerprint: bigint;
+}
+
+export function recordBytes(f: RecordFormat): number {
+  return STATE_HEADER_BYTES + 8 * f.payloadLength;
+}
+
+function atcFormat(plan: Plan): RecordFormat {
+  return { what: 'an ATC kernel state', magic: STATE_MAGIC, version: STATE_VERSION, payloadLength: plan.layout.size, fingerprint: plan.fingerprint };
+}
+
 function view(buf: Uint8Array, record: number, stateBytes: number): DataView {
   return new DataView(buf.buffer, buf.byteOffset + record * stateBytes, stateBytes);
 }
 
-export function readStateInfo(buf: Uint8Array, record = 0, stateBytes = buf.byteLength): StateInfo {
+function readInfo(buf: Uint8Array, record: number, stateBytes: number, magic: number, what: string): StateInfo {
   if (buf.byteLength < (record + 1) * stateBytes || stateBytes < STATE_HEADER_BYTES) {
     throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} is truncated (${buf.byteLength} bytes)`);
   }
   const v = view(buf, record, stateBytes);
-  if (v.getUint32(0, true) !== STATE_MAGIC) {
-    throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} is not an ATC kernel state (bad magic)`);
+  if (v.getUint32(0, true) !== magic) {
+    throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} is not ${what} (bad magic)`);
   }
   return {
     version: v.getUint16(4, true),
@@ -32,19 +52,21 @@ export function readStateInfo(buf: Uint8Array, record = 0, stateBytes = buf.byte
   };
 }
 
-/** Throws unless record `record` of `buf` is a state of this plan (same version, parameters, size). */
-export function checkState(plan: Plan, buf: Uint8Array, record: number): StateInfo {
-  const info = readStateInfo(buf, record, plan.stateBytes);
-  if (info.version !== STATE_VERSION) {
-    throw new StateError(
-      'ATC_ERR_STATE_INVALID',
-      `state record ${record} has format version ${info.version}; this kernel reads version ${STATE_VERSION}`,
-    );
+/** The header of an ATC state record (checks only the magic). */
+export function readStateInfo(buf: Uint8Array, record = 0, stateBytes = buf.byteLength): StateInfo {
+  return readInfo(buf, record, stateBytes, STATE_MAGIC, 'an ATC kernel state');
+}
+
+/** Throws unless record `record` of `buf` (records of recordBytes(f)) has format `f`; returns its header. */
+export function checkRecord(f: RecordFormat, buf: Uint8Array, record: number): StateInfo {
+  const info = readInfo(buf, record, recordBytes(f), f.magic, f.what);
+  if (info.version !== f.version) {
+    throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} has format version ${info.version}; this kernel reads version ${f.version}`);
   }
-  if (info.payloadLength !== plan.layout.size) {
-    throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} has a payload of ${info.payloadLength} values, expected ${plan.layout.size}`);
+  if (info.payloadLength !== f.payloadLength) {
+    throw new StateError('ATC_ERR_STATE_INVALID', `state record ${record} has a payload of ${info.payloadLength} values, expected ${f.payloadLength}`);
   }
-  if (info.fingerprint !== plan.fingerprint) {
+  if (info.fingerprint !== f.fingerprint) {
     throw new StateError('ATC_ERR_STATE_MISMATCH', `state record ${record} was made with other parameters or another profile`);
   }
   if (!Number.isSafeInteger(info.bars)) {
@@ -53,15 +75,24 @@ export function checkState(plan: Plan, buf: Uint8Array, record: number): StateIn
   return info;
 }
 
-export function writeStateHeader(plan: Plan, buf: Uint8Array, record: number, bars: number): void {
-  const v = view(buf, record, plan.stateBytes);
-  v.setUint32(0, STATE_MAGIC, true);
-  v.setUint16(4, STATE_VERSION, true);
+export function writeRecordHeader(f: RecordFormat, buf: Uint8Array, record: number, bars: number): void {
+  const v = view(buf, record, recordBytes(f));
+  v.setUint32(0, f.magic, true);
+  v.setUint16(4, f.version, true);
   v.setUint16(6, 0, true);
-  v.setUint32(8, plan.layout.size, true);
+  v.setUint32(8, f.payloadLength, true);
   v.setUint32(12, 0, true);
-  v.setBigUint64(16, plan.fingerprint, true);
+  v.setBigUint64(16, f.fingerprint, true);
   v.setBigUint64(24, BigInt(bars), true);
+}
+
+/** Throws unless record `record` of `buf` is a state of this plan (same version, parameters, size). */
+export function checkState(plan: Plan, buf: Uint8Array, record: number): StateInfo {
+  return checkRecord(atcFormat(plan), buf, record);
+}
+
+export function writeStateHeader(plan: Plan, buf: Uint8Array, record: number, bars: number): void {
+  writeRecordHeader(atcFormat(plan), buf, record, bars);
 }
 
 /** The payload of one record as f64 (records are multiples of 8 bytes, so the view is aligned). */

@@ -91,44 +91,75 @@ fn read_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// The format of a kernel's state records: a 32-byte header (magic, u16 version, u16 0,
+/// u32 payload length in f64, u32 0, u64 parameter fingerprint, u64 bars seen), then the
+/// payload as little-endian f64. Shared by every kernel; src/engine/state.ts mirrors it.
+pub(crate) struct RecordFormat<'a> {
+    /// what the magic identifies, for messages ("an ATC kernel state")
+    pub what: &'a str,
+    pub magic: u32,
+    pub version: u16,
+    pub payload: usize,
+    pub fingerprint: u64,
+}
+
+impl RecordFormat<'_> {
+    pub fn bytes(&self) -> usize {
+        STATE_HEADER_BYTES + 8 * self.payload
+    }
+
+    /// Check one record's header; returns the bars it has seen.
+    pub fn check(&self, rec: &[u8], record: usize) -> Result<u64, KernelError> {
+        let bad = |m: &str| KernelError::StateInvalid { record, message: m.to_string() };
+        if rec.len() != self.bytes() {
+            return Err(bad("wrong size"));
+        }
+        if read_u32(rec, 0) != self.magic {
+            return Err(bad(&format!("not {} (bad magic)", self.what)));
+        }
+        let version = u16::from_le_bytes([rec[4], rec[5]]);
+        if version != self.version {
+            return Err(bad(&format!("format version {version}; this kernel reads version {}", self.version)));
+        }
+        if read_u32(rec, 8) as usize != self.payload {
+            return Err(bad("payload length does not match the parameters"));
+        }
+        if read_u64(rec, 16) != self.fingerprint {
+            return Err(KernelError::StateMismatch { record });
+        }
+        let bars = read_u64(rec, 24);
+        if bars > (1u64 << 53) {
+            return Err(bad("impossible bar count"));
+        }
+        Ok(bars)
+    }
+
+    pub fn write(&self, rec: &mut [u8], bars: u64, payload: &[f64]) {
+        rec[0..4].copy_from_slice(&self.magic.to_le_bytes());
+        rec[4..6].copy_from_slice(&self.version.to_le_bytes());
+        rec[6..8].copy_from_slice(&0u16.to_le_bytes());
+        rec[8..12].copy_from_slice(&(self.payload as u32).to_le_bytes());
+        rec[12..16].copy_from_slice(&0u32.to_le_bytes());
+        rec[16..24].copy_from_slice(&self.fingerprint.to_le_bytes());
+        rec[24..32].copy_from_slice(&bars.to_le_bytes());
+        for (k, v) in payload.iter().enumerate() {
+            let at = STATE_HEADER_BYTES + 8 * k;
+            rec[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+}
+
+fn atc_format(plan: &Plan) -> RecordFormat<'static> {
+    RecordFormat { what: "an ATC kernel state", magic: STATE_MAGIC, version: STATE_VERSION, payload: plan.layout.size, fingerprint: plan.fingerprint }
+}
+
 /// Check one record's header against the plan; returns the bars it has seen.
 pub fn check_state(plan: &Plan, rec: &[u8], record: usize) -> Result<u64, KernelError> {
-    let bad = |m: &str| KernelError::StateInvalid { record, message: m.to_string() };
-    if rec.len() != plan.state_bytes {
-        return Err(bad("wrong size"));
-    }
-    if read_u32(rec, 0) != STATE_MAGIC {
-        return Err(bad("not an ATC kernel state (bad magic)"));
-    }
-    let version = u16::from_le_bytes([rec[4], rec[5]]);
-    if version != STATE_VERSION {
-        return Err(bad(&format!("format version {version}; this kernel reads version {STATE_VERSION}")));
-    }
-    if read_u32(rec, 8) as usize != plan.layout.size {
-        return Err(bad("payload length does not match the parameters"));
-    }
-    if read_u64(rec, 16) != plan.fingerprint {
-        return Err(KernelError::StateMismatch { record });
-    }
-    let bars = read_u64(rec, 24);
-    if bars > (1u64 << 53) {
-        return Err(bad("impossible bar count"));
-    }
-    Ok(bars)
+    atc_format(plan).check(rec, record)
 }
 
 pub(crate) fn write_state(plan: &Plan, rec: &mut [u8], bars: u64, payload: &[f64]) {
-    rec[0..4].copy_from_slice(&STATE_MAGIC.to_le_bytes());
-    rec[4..6].copy_from_slice(&STATE_VERSION.to_le_bytes());
-    rec[6..8].copy_from_slice(&0u16.to_le_bytes());
-    rec[8..12].copy_from_slice(&(plan.layout.size as u32).to_le_bytes());
-    rec[12..16].copy_from_slice(&0u32.to_le_bytes());
-    rec[16..24].copy_from_slice(&plan.fingerprint.to_le_bytes());
-    rec[24..32].copy_from_slice(&bars.to_le_bytes());
-    for (k, v) in payload.iter().enumerate() {
-        let at = STATE_HEADER_BYTES + 8 * k;
-        rec[at..at + 8].copy_from_slice(&v.to_le_bytes());
-    }
+    atc_format(plan).write(rec, bars, payload)
 }
 
 pub(crate) fn read_payload(rec: &[u8], out: &mut [f64]) {

@@ -10,6 +10,8 @@ pub enum KernelError {
     InvalidArgument(String),
     /// A close that is not finite and > 0; `bar` is the absolute bar index in its series.
     BadClose { series: usize, bar: u64, value: f64 },
+    /// An input value that is not finite (NaN or infinite) in the named column.
+    BadValue { series: usize, bar: u64, column: &'static str, value: f64 },
     /// A state record that is not a state of this kernel version.
     StateInvalid { record: usize, message: String },
     /// A state record made with other parameters or another profile.
@@ -22,6 +24,7 @@ impl KernelError {
             KernelError::InvalidParam { .. } => "ATC_ERR_INVALID_PARAM",
             KernelError::InvalidArgument(_) => "ATC_ERR_INVALID_ARGUMENT",
             KernelError::BadClose { .. } => "ATC_ERR_BAD_CLOSE",
+            KernelError::BadValue { .. } => "ATC_ERR_BAD_VALUE",
             KernelError::StateInvalid { .. } => "ATC_ERR_STATE_INVALID",
             KernelError::StateMismatch { .. } => "ATC_ERR_STATE_MISMATCH",
         }
@@ -39,6 +42,9 @@ impl fmt::Display for KernelError {
             KernelError::InvalidArgument(m) => write!(f, "{m}"),
             KernelError::BadClose { series, bar, value } => {
                 write!(f, "series {series}, bar {bar}: close must be finite and > 0, got {value}")
+            }
+            KernelError::BadValue { series, bar, column, value } => {
+                write!(f, "series {series}, bar {bar}: {column} must be finite, got {value}")
             }
             KernelError::StateInvalid { record, message } => write!(f, "state record {record}: {message}"),
             KernelError::StateMismatch { record } => {

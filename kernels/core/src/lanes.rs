@@ -58,6 +58,7 @@ impl<const W: usize> V<W> {
     cmpop!(ge, >=);
     cmpop!(le, <=);
     cmpop!(eq, ==);
+    cmpop!(ne, !=);
 
     #[inline(always)]
     pub fn neg(self) -> Self {
@@ -124,6 +125,14 @@ impl<const W: usize> M<W> {
         let mut r = self.0;
         for l in 0..W {
             r[l] &= o.0[l];
+        }
+        M(r)
+    }
+    #[inline(always)]
+    pub fn or(self, o: Self) -> Self {
+        let mut r = self.0;
+        for l in 0..W {
+            r[l] |= o.0[l];
         }
         M(r)
     }

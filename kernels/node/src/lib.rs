@@ -1,8 +1,10 @@
 //! Node-API binding of atc-core: converts types and errors, nothing else (conventions 1 and 2).
 //! Every export runs inside `catch_unwind`, checks the type and length of every argument, and
 //! turns a kernel error into a thrown JS Error carrying `code` (ATC_ERR_*) and, where known,
-//! `series`, `bar` and `param`. src/engine/native.ts is the only module that loads this file.
+//! `series`, `bar`, `column` and `param`: a TypeError for an argument of the wrong type, a
+//! RangeError for buffers of the wrong size or shape (ATC_ERR_INVALID_ARGUMENT both). src/engine/native.ts is the only module that loads this file.
 
+mod supertrend;
 mod sys;
 
 use atc_core::account::AcctParams;
@@ -67,11 +69,21 @@ unsafe fn throw(env: napi_env, e: JsErr) {
             napi_create_type_error(env, js_string(env, "ATC_ERR_INVALID_ARGUMENT"), js_string(env, &m), &mut err);
         }
         JsErr::Kernel(k) => {
-            napi_create_error(env, js_string(env, k.code()), js_string(env, &k.to_string()), &mut err);
+            let (code, msg) = (js_string(env, k.code()), js_string(env, &k.to_string()));
+            if matches!(k, KernelError::InvalidArgument(_)) {
+                napi_create_range_error(env, code, msg, &mut err);
+            } else {
+                napi_create_error(env, code, msg, &mut err);
+            }
             match &k {
                 KernelError::BadClose { series, bar, .. } => {
                     set(env, err, "series", js_number(env, *series as f64));
                     set(env, err, "bar", js_number(env, *bar as f64));
+                }
+                KernelError::BadValue { series, bar, column, .. } => {
+                    set(env, err, "series", js_number(env, *series as f64));
+                    set(env, err, "bar", js_number(env, *bar as f64));
+                    set(env, err, "column", js_string(env, column));
                 }
                 KernelError::InvalidParam { param, .. } => set(env, err, "param", js_string(env, param)),
                 KernelError::StateInvalid { record, .. } | KernelError::StateMismatch { record } => {
@@ -538,7 +550,7 @@ unsafe fn job(cx: &Cx) -> R<napi_value> {
 }
 
 macro_rules! export {
-    ($wrapper:ident, $body:ident) => {
+    ($wrapper:ident, $body:path) => {
         unsafe extern "C" fn $wrapper(env: napi_env, info: napi_callback_info) -> napi_value {
             guard(env, info, $body)
         }
@@ -554,6 +566,7 @@ export!(js_state_bars, state_bars);
 export!(js_step, step);
 export!(js_job, job);
 export!(js_layouts, layouts);
+export!(js_supertrend, supertrend::supertrend);
 
 /// # Safety
 /// Called by Node when the addon is loaded.
@@ -564,7 +577,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let msg = info.to_string();
         LAST_PANIC.with(|m| *m.borrow_mut() = msg);
     }));
-    let fns: [(&str, napi_callback); 9] = [
+    let fns: [(&str, napi_callback); 10] = [
         ("version", js_version),
         ("kernelVersion", js_kernel_version),
         ("paths", js_paths),
@@ -574,6 +587,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("step", js_step),
         ("job", js_job),
         ("layouts", js_layouts),
+        ("supertrend", js_supertrend),
     ];
     for (name, f) in fns {
         let mut v = ptr::null_mut();
