@@ -2,8 +2,8 @@
 // result cache (`atc warm`).
 
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { sampleDataset } from '../../datasets/index.js';
 import { type JobOptions, resolveJob, type Style } from '../config/options.js';
 import { UsageError } from '../errors.js';
@@ -86,6 +86,7 @@ export async function warmWith(input: Record<string, unknown>, style: Style, hoo
   if (!job.cache) throw new UsageError(`warm fills a cache: ${style === 'flags' ? 'pass --cache <dir> (not --no-cache)' : 'options.cache must name a directory'}`);
   // Results go to a scratch directory inside the cache: the entries are the product.
   const out = join(job.cache, 'tmp', `warm-${process.pid}-${randomUUID().slice(0, 8)}`);
+  mkdirSync(dirname(out), { recursive: true });
   const data = job.data ?? sampleDataset();
   try {
     const res = await runJob({ ...job, data, out, overwrite: true, outputs: ['summary'], equity: false, onProgress: hooks.onProgress, log: hooks.logger ?? warn, signal: hooks.signal });
