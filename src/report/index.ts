@@ -76,7 +76,12 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
     const conn = db.conn;
     await createViews(conn, o.dir);
     const { sets, rows: paramRows } = await readSets(conn);
-    const sweep = sets.length > 1 ? await sweepOf(conn, paramRows, { stats: has('stats'), portfolio: has('portfolio') }) : null;
+    // independent queries run two at a time (DuckDB leaves gaps in its threads' work)
+    const other = await db.connect();
+    const [sweep, header] = await Promise.all([
+      sets.length > 1 ? sweepOf(conn, paramRows, { stats: has('stats'), portfolio: has('portfolio') }) : null,
+      headerOf(other, o.dir, run, paramRows, has('summary')),
+    ]);
     let setId = o.set;
     let why = 'chosen with --set';
     if (setId === undefined) {
@@ -92,8 +97,10 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
     if (!set) throw new UsageError(`--set ${setId}: no such parameter set in this run (see params.parquet)`);
     const setRow = paramRows.find((r) => r.param_id === set.id) ?? {};
 
-    const universe = await universeOf(conn, set.id, { stats: has('stats'), summary: has('summary') });
-    const portfolio = has('portfolio') ? await portfolioOf(conn, set.id, run.capital) : null;
+    const [universe, portfolio] = await Promise.all([
+      universeOf(conn, set.id, { stats: has('stats'), summary: has('summary') }),
+      has('portfolio') ? portfolioOf(other, set.id, run.capital) : null,
+    ]);
 
     const overlay = atcOverlay(set);
     const chosen = chooseSymbols(universe, o.top ?? 10, o.symbols ?? []);
@@ -121,7 +128,6 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
       log(seriesNote);
     }
 
-    const header = await headerOf(conn, o.dir, run, paramRows, has('summary'));
     const data: ReportData = {
       title: `atc report: ${o.dir.split('/').filter(Boolean).pop() ?? o.dir}`,
       generated: new Date().toISOString(),

@@ -1,6 +1,7 @@
 // `atc report` end to end:
-//  * per-bar series recomputed for the symbol view equal the run's signals bit for bit (a sweep
-//    with costs and capital; a run that dropped bad rows);
+//  * per-bar series recomputed for the symbol view equal the run's signals bit for bit (sweeps
+//    with costs, modes and capital, on the sample and on a generated universe of many row
+//    groups; a run that dropped bad rows);
 //  * reports of a sweep and of a single set, on the embedded sample and on a generated universe,
 //    opened in headless Chromium as a person would: no console error, no request but the file,
 //    every canvas drawn, a click on a symbol row draws that symbol, changing the sweep
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/data/duckdb.js';
 import { type Browser, findChromium, launchChromium, openReport, type OpenedReport } from '../../src/report/browser.js';
 import { readSets } from '../../src/report/gather.js';
+import { buildReport } from '../../src/report/index.js';
 import { OUTPUT_NAMES, type RunSource, type SymbolSeries, symbolSeries } from '../../src/report/series.js';
 import { createViews } from '../../src/results/views.js';
 import { atc, ROOT, tempDir } from '../helpers/cli.js';
@@ -25,34 +27,37 @@ async function run(out: string, args: string[]): Promise<void> {
   if (r.code !== 0) throw new Error(r.stderr);
 }
 
-async function report(out: string, args: string[] = []): Promise<string> {
-  const r = await atc(['report', '--out', out, ...args]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return join(out, 'report.html');
-}
-
 /** Same bits: equal element by element, NaN equal to NaN, 0 not equal to -0. */
 function sameBits(a: Float64Array, b: Float64Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
 
+// The runs, shared by both parts. The single set on the sample and the generated sweep write
+// signals (with equity); the others' reports recompute their symbols' series. (At most four
+// sets with signals: with --workers 2, a fifth pass waits forever for a pool slot today.)
 const dir = tempDir();
-let universe: Promise<string> | undefined;
-/** A generated universe in several row groups (150 symbols x 1,200 daily bars), made once. */
-const generatedUniverse = (): Promise<string> => (universe ??= generated(dir, 150, 1200, 11, '1d'));
+const runs = {
+  sampleSingle: join(dir, 'sample-single'),
+  sampleSweep: join(dir, 'sample-sweep'),
+  genSingle: join(dir, 'gen-single'),
+  genSweep: join(dir, 'gen-sweep'),
+  dropped: join(dir, 'dropped'),
+};
+beforeAll(async () => {
+  // 150 symbols x 1,200 daily bars: several row groups
+  const gen = await generated(dir, 150, 1200, 11, '1d');
+  await Promise.all([
+    run(runs.sampleSingle, ['--outputs', 'summary,stats,trades,portfolio,signals', '--equity', '--capital', '100', '--fee-bps', '3', '--slippage-bps', '2']),
+    run(runs.sampleSweep, ['--outputs', 'summary,stats,portfolio', '--decay', '0.03,0.1', '--mode', 'long-short,long-only', '--fee-bps', '0,7']),
+  ]);
+  await Promise.all([
+    run(runs.genSingle, ['--data', gen, '--outputs', 'summary,stats,portfolio']),
+    run(runs.genSweep, ['--data', gen, '--outputs', 'stats,portfolio,signals', '--equity', '--capital', '1000', '--cutout', '0,20', '--mode', 'long-short,short-only', '--fee-bps', '5']),
+    run(runs.dropped, ['--data', await faultyFile(dir), '--bad-rows', 'drop', '--outputs', 'stats,signals', '--equity', '--slippage-bps', '3']),
+  ]);
+});
 
 describe('symbolSeries: recomputed per-bar series equal the run’s signals', () => {
-  const sweep = join(dir, 'sweep');
-  const dropped = join(dir, 'dropped');
-  const gen = join(dir, 'gen-signals');
-  beforeAll(async () => {
-    await Promise.all([
-      run(sweep, ['--outputs', 'summary,stats,signals', '--equity', '--capital', '1000', '--fee-bps', '0,7', '--mode', 'long-short,long-only']),
-      run(dropped, ['--data', await faultyFile(dir), '--bad-rows', 'drop', '--outputs', 'stats,signals', '--equity', '--slippage-bps', '3']),
-    ]);
-    await run(gen, ['--data', await generatedUniverse(), '--outputs', 'stats,signals', '--equity']);
-  });
-
   async function both(out: string, symbols: string[]): Promise<{ set: string; signals: SymbolSeries[]; recomputed: SymbolSeries[] }[]> {
     const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     const src: RunSource = { dir: out, data: runJson.data, fingerprint: runJson.keyParts.data, badRows: runJson.badRows, capital: runJson.capital, signalsWithEquity: true };
@@ -79,27 +84,27 @@ describe('symbolSeries: recomputed per-bar series equal the run’s signals', ()
     for (const k of OUTPUT_NAMES) expect(sameBits(a.outputs[k] as Float64Array, b.outputs[k] as Float64Array), `${a.symbol} ${k}`).toBe(true);
   }
 
-  it('on every set of a sweep with costs, modes and capital', async () => {
-    const res = await both(sweep, ['UA', 'AAPL', 'LNT']);
-    expect(res).toHaveLength(4);
-    for (const r of res) {
-      expect(r.signals.map((s) => s.ts.length)).toEqual([464, 1259, 1259]);
-      r.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
-    }
-    // the sets differ, so the comparison can tell them apart
-    expect(sameBits(res[0]?.signals[1]?.equity as Float64Array, res[1]?.signals[1]?.equity as Float64Array)).toBe(false);
-  });
-
-  it('on symbols from many row groups of a generated universe (read back in the file’s order)', async () => {
-    const picks = ['S00149', 'S00003', 'S00077', 'S00011', 'S00120', 'S00040'];
-    const [r] = await both(gen, picks);
-    expect(r?.recomputed.map((s) => s.symbol)).toEqual(picks);
+  it('on the sample, under a set with costs and capital', async () => {
+    const [r] = await both(runs.sampleSingle, ['UA', 'AAPL', 'LNT']);
+    expect(r?.signals.map((s) => s.ts.length)).toEqual([464, 1259, 1259]);
     r?.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
   });
 
+  it('on every set of a sweep (modes, cutouts, capital) over many row groups of a generated universe', async () => {
+    const picks = ['S00149', 'S00003', 'S00077', 'S00011', 'S00120', 'S00040'];
+    const res = await both(runs.genSweep, picks);
+    expect(res).toHaveLength(4);
+    for (const r of res) {
+      expect(r.recomputed.map((s) => s.symbol)).toEqual(picks);
+      r.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
+    }
+    // the sets differ, so the comparison tells them apart
+    expect(sameBits(res[0]?.signals[0]?.equity as Float64Array, res[1]?.signals[0]?.equity as Float64Array)).toBe(false);
+  });
+
   it('on a run that dropped bad rows (the recomputation applies the run’s loader rules)', async () => {
-    const [r] = await both(dropped, ['LNT', 'NVDA', 'KO']);
-    const kept = await query(`SELECT symbol, count(*) AS n FROM read_parquet('${dropped}/signals/*.parquet') GROUP BY 1 ORDER BY 1`);
+    const [r] = await both(runs.dropped, ['LNT', 'NVDA', 'KO']);
+    const kept = await query(`SELECT symbol, count(*) AS n FROM read_parquet('${runs.dropped}/signals/*.parquet') GROUP BY 1 ORDER BY 1`);
     expect(r?.recomputed.map((s) => s.ts.length)).toEqual(['LNT', 'NVDA', 'KO'].map((s) => Number(kept.find((k) => k.symbol === s)?.n)));
     r?.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
   });
@@ -121,34 +126,25 @@ const canvasUrl = (o: OpenedReport, host: string): Promise<string> => o.page.eva
 describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
   const artifacts = join(ROOT, 'test-artifacts');
   let browser: Browser;
-  const runs = {
-    sampleSingle: join(dir, 'sample-single'),
-    sampleSweep: join(dir, 'sample-sweep'),
-    genSingle: join(dir, 'gen-single'),
-    genSweep: join(dir, 'gen-sweep'),
-  };
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    const gen = await generatedUniverse();
-    await Promise.all([
-      run(runs.sampleSingle, ['--outputs', 'summary,stats,trades,portfolio,signals', '--equity', '--capital', '100']),
-      run(runs.sampleSweep, ['--outputs', 'summary,stats,portfolio', '--lambda', '0.01,0.03', '--decay', '0.01,0.05,0.1', '--mode', 'long-short,long-only']),
-    ]);
-    await Promise.all([
-      run(runs.genSingle, ['--data', gen, '--outputs', 'summary,stats,portfolio']),
-      run(runs.genSweep, ['--data', gen, '--outputs', 'stats,portfolio', '--cutout', '0,20', '--fee-bps', '0,5', '--long-threshold', '0.05,0.1']),
-    ]);
     browser = await launchChromium(CHROMIUM as string);
   });
   afterAll(async () => {
     await browser?.close();
   });
 
-  /** What every report must pass; returns the opened page. */
-  async function open(out: string, name: string, reportArgs: string[] = []): Promise<OpenedReport> {
-    const file = await report(out, reportArgs);
+  /** What every report must pass; returns the opened page. The report is built in process,
+   *  or by the CLI when flags are given. */
+  async function open(out: string, name: string, flags?: string[]): Promise<OpenedReport> {
+    const file = join(out, 'report.html');
+    if (flags) {
+      const r = await atc(['report', '--out', out, ...flags]);
+      if (r.code !== 0) throw new Error(r.stderr);
+    } else await buildReport({ dir: out });
     const o = await openReport(browser, file);
-    await o.page.screenshot({ path: join(artifacts, `report-${name}.png`), fullPage: true });
+    // the whole page of one report, the first screen of the others (a full page takes seconds)
+    await o.page.screenshot({ path: join(artifacts, `report-${name}.png`), fullPage: name === 'sample-sweep' });
     expect(o.errors).toEqual([]);
     expect(o.requests).toEqual([]);
     const canvases = (await o.page.evaluate(CANVAS_PIXELS)) as { host: string; n: number }[];
@@ -206,27 +202,27 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     await o.page.close();
   });
 
-  it('a sweep on the sample (recomputed per-bar data; the heatmap follows its axes)', async () => {
+  it('a sweep on the sample (the heatmap follows its axes and aggregates the other parameters)', async () => {
     const out = runs.sampleSweep;
     const o = await open(out, 'sample-sweep');
     expect(await o.page.textContent('#sym-info')).toContain('recomputed with the run’s parameters');
     // the shown set is the best by median Sharpe
     const best = await one(`SELECT param_id FROM '${out}/stats.parquet' GROUP BY 1 ORDER BY median(sharpe) DESC, param_id LIMIT 1`);
     expect(await o.page.textContent('#run h3')).toContain(best.param_id as string);
-    // default axes: decay (3 values) x la (2); other parameters (mode) aggregated by the median
+    // default axes: decay x mode (the first two varied); fee_bps aggregated by the median
     const cells = async () => (await o.page.locator('#sweep-heat td').evaluateAll((els) => els.map((e) => e.getAttribute('data-v')))).map(Number);
     const heads = async () => o.page.locator('#sweep-heat th').evaluateAll((els) => els.map((e) => e.textContent));
-    expect(await heads()).toEqual(['la \\ decay', '0.01', '0.05', '0.1', '0.01', '0.03']);
+    expect(await heads()).toEqual(['mode \\ decay', '0.03', '0.1', 'long-only', 'long-short']);
     const expected = await query(
       `WITH s AS (SELECT param_id, median(sharpe) AS m FROM '${out}/stats.parquet' GROUP BY 1)
-       SELECT la, decay, median(m) AS v FROM s JOIN '${out}/params.parquet' USING (param_id) GROUP BY ALL ORDER BY la, decay`,
+       SELECT mode, decay, median(m) AS v FROM s JOIN '${out}/params.parquet' USING (param_id) GROUP BY ALL ORDER BY mode, decay`,
     );
     const got = await cells();
-    expect(got).toHaveLength(6);
+    expect(got).toHaveLength(4);
     got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]?.v as number, 12));
     const before = await canvasUrl(o, 'sweep-heat');
-    await o.page.selectOption('#sweep select >> nth=1', { label: 'mode' });
-    expect(await heads()).toEqual(['la \\ mode', 'long-only', 'long-short', '0.01', '0.03']);
+    await o.page.selectOption('#sweep select >> nth=1', { label: 'fee_bps' });
+    expect(await heads()).toEqual(['mode \\ fee_bps', '0', '7', 'long-only', 'long-short']);
     expect(await canvasUrl(o, 'sweep-heat')).not.toBe(before);
     const pixels = (await o.page.evaluate(CANVAS_PIXELS)) as { host: string; n: number }[];
     expect(pixels.find((p) => p.host === 'sweep-heat')?.n).toBeGreaterThan(0);
@@ -234,16 +230,17 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     await o.page.selectOption('#sweep select >> nth=3', 'max');
     const mx = await one(
       `WITH s AS (SELECT param_id, median(sharpe) AS m FROM '${out}/stats.parquet' GROUP BY 1)
-       SELECT max(m) AS v FROM s JOIN '${out}/params.parquet' USING (param_id) WHERE la = 0.01 AND mode = 'long-only'`,
+       SELECT max(m) AS v FROM s JOIN '${out}/params.parquet' USING (param_id) WHERE fee_bps = 0 AND mode = 'long-only'`,
     );
     expect((await cells())[0]).toBe(mx.v);
     await o.page.close();
   });
 
-  it('a single set on a generated universe, with a named symbol', async () => {
+  it('a single set on a generated universe, with a named symbol (built by the CLI; per-bar data recomputed)', async () => {
     const out = runs.genSingle;
     const pick = (await one(`SELECT symbol FROM '${out}/stats.parquet' ORDER BY sharpe LIMIT 1 OFFSET 70`)).symbol as string;
     const o = await open(out, 'generated-single', ['--symbol', pick, '--top', '3']);
+    expect(await o.page.textContent('#sym-info')).toContain('recomputed with the run’s parameters');
     expect(await o.page.textContent('#universe .controls .note')).toBe('150 of 150 symbols');
     expect(await o.page.locator('#symbol select option').count()).toBe(1 + 7);
     expect(await o.page.textContent('#sym-title')).toBe(pick);
@@ -258,7 +255,8 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
   it('a sweep on a generated universe without a summary', async () => {
     const out = runs.genSweep;
     const o = await open(out, 'generated-sweep');
-    expect(await o.page.locator('#sweep-best tr').count()).toBe(1 + 8);
+    expect(await o.page.textContent('#sym-info')).toContain('from the run’s signals');
+    expect(await o.page.locator('#sweep-best tr').count()).toBe(1 + 4);
     expect(await o.page.locator('#universe .vt-head span[data-col=trend]').count()).toBe(0);
     const ps = await one(`SELECT max(sharpe) AS s FROM '${out}/portfolio_stats.parquet'`);
     await o.page.selectOption('#sweep select >> nth=0', { label: 'portfolio Sharpe' });

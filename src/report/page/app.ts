@@ -111,42 +111,39 @@ interface ChartOpts {
 
 const axisFmt = (f: Fmt) => (_u: uPlot, vals: number[]) => vals.map((v) => (v === null || v === undefined ? '' : f === 'pct' ? `${Number((v * 100).toFixed(2))}%` : String(Number(v.toPrecision(6)))));
 
-function chart(host: HTMLElement, x: ArrayLike<number>, lines: Line[], o: ChartOpts): uPlot {
-  const make = (): uPlot => {
-    const bars = o.bars ? uPlot.paths.bars?.({ size: [0.85, 80] }) : undefined;
-    const opts: uPlot.Options = {
-      width: Math.max(240, host.clientWidth),
-      height: o.height,
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
-      scales: {
-        x: o.bars ? { time: false, range: (_u, lo, hi) => [lo - (o.bars as { step: number }).step / 2, hi + (o.bars as { step: number }).step / 2] } : { time: true },
-        y: { distr: o.log ? 3 : 1, ...(o.yRange ? { range: o.yRange } : {}) },
-      },
-      cursor: o.sync ? { sync: { key: o.sync } } : {},
-      axes: [o.bars ? { values: (_u, vals) => vals.map((v) => (v === null ? '' : (o.bars as { xFmt: (v: number) => string }).xFmt(v))) } : {}, { size: 70, values: axisFmt(o.yFmt) }],
-      series: [
-        o.bars ? { value: (_u, v) => (v === null ? '–' : o.bars?.xFmt(v) ?? '') } : {},
-        ...lines.map(
-          (l): uPlot.Series => ({
-            label: l.label,
-            stroke: l.color,
-            width: l.width ?? 1.25,
-            points: { show: false },
-            value: (_u, v) => fmt(v, o.yFmt),
-            ...(l.fill ? { fill: l.fill } : {}),
-            ...(l.fillTo !== undefined ? { fillTo: l.fillTo } : {}),
-            ...(l.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : bars ? { paths: bars } : {}),
-          }),
-        ),
-      ],
-      hooks: o.draw ? { draw: [o.draw] } : {},
-    };
-    return new uPlot(opts, [x, ...lines.map((l) => l.values)] as uPlot.AlignedData, host);
+function chart(host: HTMLElement, x: ArrayLike<number>, lines: Line[], o: ChartOpts): void {
+  const bars = o.bars;
+  const barPaths = bars ? uPlot.paths.bars?.({ size: [0.85, 80] }) : undefined;
+  const opts: uPlot.Options = {
+    width: Math.max(240, host.clientWidth),
+    height: o.height,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+    scales: {
+      x: bars ? { time: false, range: (_u, lo, hi) => [lo - bars.step / 2, hi + bars.step / 2] } : { time: true },
+      y: { distr: o.log ? 3 : 1, ...(o.yRange ? { range: o.yRange } : {}) },
+    },
+    cursor: o.sync ? { sync: { key: o.sync } } : {},
+    axes: [bars ? { values: (_u, vals) => vals.map((v) => (v === null ? '' : bars.xFmt(v))) } : {}, { size: 70, values: axisFmt(o.yFmt) }],
+    series: [
+      bars ? { value: (_u, v) => (v === null ? '–' : bars.xFmt(v)) } : {},
+      ...lines.map(
+        (l): uPlot.Series => ({
+          label: l.label,
+          stroke: l.color,
+          width: l.width ?? 1.25,
+          points: { show: false },
+          value: (_u, v) => fmt(v, o.yFmt),
+          ...(l.fill ? { fill: l.fill } : {}),
+          ...(l.fillTo !== undefined ? { fillTo: l.fillTo } : {}),
+          ...(l.stepped ? { paths: uPlot.paths.stepped?.({ align: 1 }) } : barPaths ? { paths: barPaths } : {}),
+        }),
+      ),
+    ],
+    hooks: o.draw ? { draw: [o.draw] } : {},
   };
   host.replaceChildren();
-  const u = make();
+  const u = new uPlot(opts, [x, ...lines.map((l) => l.values)] as uPlot.AlignedData, host);
   live.set(host, () => u.setSize({ width: Math.max(240, host.clientWidth), height: o.height }));
-  return u;
 }
 
 interface HeatOpts {
@@ -162,7 +159,7 @@ interface HeatOpts {
 }
 
 /** A heatmap on a canvas; its values are also in a table inside the canvas (for screen readers). */
-function heatmap(host: HTMLElement, o: HeatOpts): HTMLCanvasElement {
+function heatmap(host: HTMLElement, o: HeatOpts): void {
   const canvas = h('canvas', { class: 'heat', role: 'img', 'aria-label': `${o.rowTitle} by ${o.colTitle}` });
   const table = h('table', {}, h('tr', {}, h('th', {}, `${o.rowTitle} \\ ${o.colTitle}`), ...o.cols.map((c) => h('th', {}, c))));
   o.rows.forEach((r, i) => table.append(h('tr', {}, h('th', {}, r), ...o.cols.map((_, j) => {
@@ -176,7 +173,7 @@ function heatmap(host: HTMLElement, o: HeatOpts): HTMLCanvasElement {
   const left = Math.max(48, ...o.rows.map((r) => r.length * 7 + 12));
   const top = 22;
   const cellH = 24;
-  let geom = { cellW: 0 };
+  let cellW = 0;
   const tone = (v: number): string => {
     let t: number;
     if (o.center !== undefined) {
@@ -192,10 +189,9 @@ function heatmap(host: HTMLElement, o: HeatOpts): HTMLCanvasElement {
   const draw = (): void => {
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(260, host.clientWidth);
-    const cellW = Math.min(110, Math.max(30, (w - left) / Math.max(1, o.cols.length)));
+    cellW = Math.min(110, Math.max(30, (w - left) / Math.max(1, o.cols.length)));
     const width = left + cellW * o.cols.length;
     const height = top + cellH * o.rows.length + 2;
-    geom = { cellW };
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
     canvas.style.width = `${width}px`;
@@ -228,7 +224,7 @@ function heatmap(host: HTMLElement, o: HeatOpts): HTMLCanvasElement {
   };
   canvas.addEventListener('mousemove', (e) => {
     const r = canvas.getBoundingClientRect();
-    const j = Math.floor((e.clientX - r.left - left) / geom.cellW);
+    const j = Math.floor((e.clientX - r.left - left) / cellW);
     const i = Math.floor((e.clientY - r.top - top) / cellH);
     const v = o.values[i]?.[j];
     canvas.title = j >= 0 && i >= 0 && i < o.rows.length && j < o.cols.length ? `${o.rowTitle} ${o.rows[i]}, ${o.colTitle} ${o.cols[j]}: ${fmt(v ?? null, o.fmt)}` : '';
@@ -236,7 +232,6 @@ function heatmap(host: HTMLElement, o: HeatOpts): HTMLCanvasElement {
   host.replaceChildren(canvas);
   draw();
   live.set(host, draw);
-  return canvas;
 }
 
 function statsTable(rows: [Column, Value][]): HTMLTableElement {
@@ -288,7 +283,7 @@ function portfolioSection(): HTMLElement {
   const el = section(
     'portfolio',
     'Portfolio',
-    h('p', { class: 'note' }, `Equal-weight portfolio of every symbol, rebalanced every bar (set ${data.set.id}); ${p.plot.n.toLocaleString('en-US')} bars.`),
+    h('p', { class: 'note' }, `Equal-weight portfolio of every symbol, rebalanced every bar (set ${data.set.id}).`),
     h('div', { class: 'grid2' }, h('div', {}, h('h3', {}, 'statistics'), statsTable(p.stats)), h('div', {}, h('div', { class: 'controls' }, h('h3', { style: 'margin:0' }, 'equity'), logBtn), eqHost)),
     h('h3', {}, 'underwater (drawdown from the running peak)'),
     ddHost,
