@@ -9,7 +9,7 @@
 //    of each goes to test-artifacts/ (git-ignored).
 // The browser part skips, saying why, only where no Chromium can be found (.ci/run installs it).
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/data/duckdb.js';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   ]);
   await Promise.all([
     run(runs.genSingle, ['--data', gen, '--outputs', 'summary,stats,portfolio']),
-    run(runs.genSweep, ['--data', gen, '--outputs', 'stats,portfolio,signals', '--equity', '--capital', '1000', '--cutout', '0,20', '--mode', 'long-short,short-only', '--fee-bps', '5']),
+    run(runs.genSweep, ['--data', gen, '--outputs', 'stats,portfolio,signals', '--equity', '--capital', '1000', '--cutout', '20', '--mode', 'long-short,short-only', '--fee-bps', '5']),
     run(runs.dropped, ['--data', await faultyFile(dir), '--bad-rows', 'drop', '--outputs', 'stats,signals', '--equity', '--slippage-bps', '3']),
   ]);
 });
@@ -90,10 +90,10 @@ describe('symbolSeries: recomputed per-bar series equal the run’s signals', ()
     r?.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
   });
 
-  it('on every set of a sweep (modes, cutouts, capital) over many row groups of a generated universe', async () => {
+  it('on every set of a sweep (modes, cutout, costs, capital) over many row groups of a generated universe', async () => {
     const picks = ['S00149', 'S00003', 'S00077', 'S00011', 'S00120', 'S00040'];
     const res = await both(runs.genSweep, picks);
-    expect(res).toHaveLength(4);
+    expect(res).toHaveLength(2);
     for (const r of res) {
       expect(r.recomputed.map((s) => s.symbol)).toEqual(picks);
       r.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries));
@@ -256,7 +256,9 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     const out = runs.genSweep;
     const o = await open(out, 'generated-sweep');
     expect(await o.page.textContent('#sym-info')).toContain('from the run’s signals');
-    expect(await o.page.locator('#sweep-best tr').count()).toBe(1 + 4);
+    expect(await o.page.locator('#sweep-best tr').count()).toBe(1 + 2);
+    // one parameter varied: a heatmap of one row
+    expect(await o.page.locator('#sweep-heat th').allTextContents()).toEqual(['mode', 'long-short', 'short-only', 'all']);
     expect(await o.page.locator('#universe .vt-head span[data-col=trend]').count()).toBe(0);
     const ps = await one(`SELECT max(sharpe) AS s FROM '${out}/portfolio_stats.parquet'`);
     await o.page.selectOption('#sweep select >> nth=0', { label: 'portfolio Sharpe' });
@@ -264,5 +266,23 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     expect(col).toBeGreaterThan(0);
     expect(Number(await o.page.getAttribute(`#sweep-best tr >> nth=1 >> td >> nth=${col}`, 'title'))).toBe(ps.s);
     await o.page.close();
+  });
+});
+
+describe('report edge cases', () => {
+  it('refuses a parameter set the run does not have (usage error)', async () => {
+    const r = await atc(['report', '--out', runs.genSingle, '--set', '000000000000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--set 000000000000');
+  });
+
+  it('is built without per-bar charts, saying why, when the data changed since the run', async () => {
+    const data = (JSON.parse(readFileSync(join(runs.genSingle, 'run.json'), 'utf8')) as { data: { files: string[] } }).data.files[0] as string;
+    utimesSync(data, new Date(), new Date(Date.now() + 60_000));
+    const logged: string[] = [];
+    const r = await buildReport({ dir: runs.genSingle, to: join(dir, 'changed.html'), log: (m) => logged.push(m) });
+    expect(r.drawn).toBe(0);
+    expect(r.seriesNote).toMatch(/changed since the run/);
+    expect(logged.join('\n')).toMatch(/changed since the run/);
   });
 });

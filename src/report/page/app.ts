@@ -161,7 +161,7 @@ interface HeatOpts {
 /** A heatmap on a canvas; its values are also in a table inside the canvas (for screen readers). */
 function heatmap(host: HTMLElement, o: HeatOpts): void {
   const canvas = h('canvas', { class: 'heat', role: 'img', 'aria-label': `${o.rowTitle} by ${o.colTitle}` });
-  const table = h('table', {}, h('tr', {}, h('th', {}, `${o.rowTitle} \\ ${o.colTitle}`), ...o.cols.map((c) => h('th', {}, c))));
+  const table = h('table', {}, h('tr', {}, h('th', {}, o.rowTitle ? `${o.rowTitle} \\ ${o.colTitle}` : o.colTitle), ...o.cols.map((c) => h('th', {}, c))));
   o.rows.forEach((r, i) => table.append(h('tr', {}, h('th', {}, r), ...o.cols.map((_, j) => {
     const v = o.values[i]?.[j] ?? null;
     return h('td', { 'data-v': v === null ? '' : String(v) }, fmt(v, o.fmt));
