@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds what `npm install` must leave behind (this is the root package's `install` script):
-//   1. TypeScript -> dist/ (tsc from devDependencies)
+//   1. TypeScript -> dist/ (tsc from devDependencies; the report page's script too)
 //   2. the Rust kernel (zero crates, offline) -> kernels/build/atc_kernel.node
 // Without cargo the install still succeeds: it says so, records why in
 // kernels/build/status.json, and the engine selector falls back to the TypeScript kernel.
@@ -28,8 +28,11 @@ function buildTs() {
     say('typescript is not installed (npm install --omit=dev?): cannot build dist/');
     process.exit(1);
   }
-  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  // the report page's script runs in a browser: its own config (DOM library), same dist/
+  for (const config of ['tsconfig.json', 'tsconfig.page.json']) {
+    const r = spawnSync(process.execPath, [tsc, '-p', join(root, config)], { stdio: 'inherit', cwd: root });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
 }
 
 function status(s) {
