@@ -14,6 +14,8 @@ pub enum KernelError {
     StateInvalid { record: usize, message: String },
     /// A state record made with other parameters or another profile.
     StateMismatch { record: usize },
+    /// An engine that cannot run here (the CUDA engine without a usable GPU), with the reason.
+    EngineUnavailable(String),
 }
 
 impl KernelError {
@@ -24,6 +26,7 @@ impl KernelError {
             KernelError::BadClose { .. } => "ATC_ERR_BAD_CLOSE",
             KernelError::StateInvalid { .. } => "ATC_ERR_STATE_INVALID",
             KernelError::StateMismatch { .. } => "ATC_ERR_STATE_MISMATCH",
+            KernelError::EngineUnavailable(_) => "ATC_ERR_ENGINE_UNAVAILABLE",
         }
     }
 
@@ -36,7 +39,7 @@ impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KernelError::InvalidParam { message, .. } => write!(f, "{message}"),
-            KernelError::InvalidArgument(m) => write!(f, "{m}"),
+            KernelError::InvalidArgument(m) | KernelError::EngineUnavailable(m) => write!(f, "{m}"),
             KernelError::BadClose { series, bar, value } => {
                 write!(f, "series {series}, bar {bar}: close must be finite and > 0, got {value}")
             }

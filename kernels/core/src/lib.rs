@@ -12,6 +12,7 @@ mod front;
 pub mod job;
 mod lanes;
 pub mod plan;
+pub mod testing;
 
 pub use batch::{fresh_state, step, Outputs, Path, States, N_FLOAT_PLANES};
 pub use error::KernelError;

@@ -77,7 +77,7 @@ unsafe fn throw(env: napi_env, e: JsErr) {
                 KernelError::StateInvalid { record, .. } | KernelError::StateMismatch { record } => {
                     set(env, err, "series", js_number(env, *record as f64))
                 }
-                KernelError::InvalidArgument(_) => {}
+                KernelError::InvalidArgument(_) | KernelError::EngineUnavailable(_) => {}
             }
         }
     }
