@@ -44,6 +44,9 @@ try {
       ...extra,
     });
   test(host);
+  // The Node path: createJobKernel(sets, 'cuda') against the TypeScript oracle, a sweep through
+  // the pipeline against the Rust engine.
+  run(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/unit/backtest.test.ts', 'test/e2e/backtest.test.ts', '-t', 'cuda|CUDA'], { ATC_CUDA_LIB: host });
   let ran = 'the host build';
   // The device library (npm install builds it when nvcc is present), where a GPU is usable.
   const device = join(root, 'kernels', 'build', 'libatc_cuda.so');
