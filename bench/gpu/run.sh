@@ -7,9 +7,9 @@
 #      1,000 and 10,000 symbols x 5,000 bars, bar-sets/s against the Rust job on 1, 2 and all
 #      cores, and where the device time goes (upload, shared part, per-set part, download).
 # Prepare first where Node is: `npm run build:ts && node scripts/gpu-kit.mjs` (golden fixtures
-# and prebuilt test and bench binaries into bench/gpu/kit/, which the run carries). With cargo
-# on the GPU machine the tests and the bench are built there instead (ATC_GPU_USE_KIT=1 forces
-# the prebuilt ones).
+# and prebuilt test and bench binaries into bench/gpu/kit/, which the run carries). The prebuilt
+# binaries are used (GPU time is scarce); without them, or with ATC_GPU_USE_CARGO=1, cargo
+# builds the tests and the bench there.
 #
 #   bash bench/gpu/run.sh [gpu_bench flags, e.g. --sets 64,256 --symbols 1000 --budget-s 300]
 #
@@ -29,7 +29,7 @@ sh kernels/cuda/build.sh device "$out/libatc_cuda.so"
 say "device library built in $(($(date +%s) - t0)) s"
 export ATC_CUDA_LIB="$out/libatc_cuda.so" ATC_CUDA_FIXTURES="$PWD/$kit/fixtures" ATC_CUDA_TEST_REQUIRE=1 ATC_CUDA_TEST_GPU=1
 t0=$(date +%s)
-if command -v cargo >/dev/null 2>&1 && [ "${ATC_GPU_USE_KIT:-0}" != 1 ]; then
+if [ ! -x "$kit/bin/parity" ] || [ "${ATC_GPU_USE_CARGO:-0}" = 1 ]; then
   cargo test --release --offline --manifest-path kernels/Cargo.toml -p atc-gpu -- --nocapture
   cargo build --release --offline --manifest-path kernels/Cargo.toml -p atc-gpu --example gpu_bench
   bench=kernels/target/release/examples/gpu_bench
