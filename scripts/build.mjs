@@ -9,7 +9,7 @@
 //      ATC_SKIP_NATIVE=1 skips it.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCargo } from './cargo.mjs';
@@ -90,13 +90,14 @@ function buildNative() {
 // The CUDA engine: optional, never fails the install (the Rust kernel says why it is missing).
 function buildCuda(nativeBuilt) {
   const nvcc = findNvcc();
+  const out = join(root, 'kernels', 'build', 'libatc_cuda.so');
   const skip = (reason) => {
+    rmSync(out, { force: true }); // never leave an older engine to be loaded
     status({ cuda: { built: false, reason } });
     say(`CUDA engine not built: ${reason} (the CPU engines are used)`);
   };
   if (!nativeBuilt) return skip('the native kernel, which loads it, was not built');
   if (!nvcc) return skip(process.env.ATC_SKIP_CUDA === '1' ? 'skipped (ATC_SKIP_CUDA=1)' : 'nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin)');
-  const out = join(root, 'kernels', 'build', 'libatc_cuda.so');
   const r = spawnSync('sh', [join(root, 'kernels', 'cuda', 'build.sh'), 'device', out], { stdio: 'inherit', env: { ...process.env, NVCC: nvcc } });
   if (r.status !== 0) return skip(`nvcc failed (exit ${r.status ?? r.signal})`);
   status({ cuda: { built: true, nvcc } });
