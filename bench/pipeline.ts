@@ -51,7 +51,8 @@ const [readBarsCount, readSeconds] = await timed(async () => {
 // 3. The kernel alone on the same bars: same batches, only the kernel calls are timed.
 const params = resolveParams();
 const engine = selectEngine('auto');
-const kernel = createKernel(params, engine.engine);
+// auto without a run size keeps the CPU engines (select.ts)
+const kernel = createKernel(params, engine.engine === 'cuda' ? 'rust' : engine.engine);
 const lastAvg = new Map<string, number>();
 let kernelSeconds = 0;
 const out = allocOutputs(chunkBars);

@@ -9,10 +9,11 @@
 //      ATC_SKIP_NATIVE=1 skips it.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCargo } from './cargo.mjs';
+import { findNvcc } from './nvcc.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -37,7 +38,16 @@ function buildTs() {
 
 function status(s) {
   mkdirSync(join(root, 'kernels', 'build'), { recursive: true });
-  writeFileSync(join(root, 'kernels', 'build', 'status.json'), JSON.stringify({ ...s, at: new Date().toISOString() }, null, 2) + '\n');
+  const file = join(root, 'kernels', 'build', 'status.json');
+  let old = {};
+  try {
+    old = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // first build
+  }
+  // the native kernel's fields and the CUDA engine's (`cuda`) are written by separate steps
+  const next = 'cuda' in s ? { ...old, ...s } : { ...s, cuda: old.cuda };
+  writeFileSync(file, JSON.stringify({ ...next, at: new Date().toISOString() }, null, 2) + '\n');
 }
 
 function noNative(reason) {
@@ -77,7 +87,25 @@ function buildNative() {
   const [v, paths] = check.stdout.split(' ');
   status({ built: true, version: v, simdPaths: paths, cargo: spawnSync(cargo, ['--version'], { encoding: 'utf8' }).stdout.trim() });
   say(`native kernel ${v} built (SIMD paths on this CPU: ${paths})`);
+  return true;
+}
+
+// The CUDA engine: optional, never fails the install (the Rust kernel says why it is missing).
+function buildCuda(nativeBuilt) {
+  const nvcc = findNvcc();
+  const out = join(root, 'kernels', 'build', 'libatc_cuda.so');
+  const skip = (reason) => {
+    rmSync(out, { force: true }); // never leave an older engine to be loaded
+    status({ cuda: { built: false, reason } });
+    say(`CUDA engine not built: ${reason} (the CPU engines are used)`);
+  };
+  if (!nativeBuilt) return skip('the native kernel, which loads it, was not built');
+  if (!nvcc) return skip(process.env.ATC_SKIP_CUDA === '1' ? 'skipped (ATC_SKIP_CUDA=1)' : 'nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin)');
+  const r = spawnSync('sh', [join(root, 'kernels', 'cuda', 'build.sh'), 'device', out], { stdio: 'inherit', env: { ...process.env, NVCC: nvcc } });
+  if (r.status !== 0) return skip(`nvcc failed (exit ${r.status ?? r.signal})`);
+  status({ cuda: { built: true, nvcc } });
+  say(`CUDA engine built: ${out} (sm_90 + PTX; used when a GPU is present)`);
 }
 
 if (doTs) buildTs();
-if (doNative) buildNative();
+if (doNative) buildCuda(buildNative() === true);

@@ -1,8 +1,9 @@
 // A job: many series under one or more parameter sets, with the backtest accounting. What the
 // pipeline's workers run. The native engine shares the price-only work (MAs, crossovers)
-// between the sets (kernels/core/src/job.rs); the TypeScript engine runs each set alone with
-// the reference kernel and src/backtest/accounting.ts: the readable oracle the tests compare
-// with, bit for bit.
+// between the sets (kernels/core/src/job.rs), and so does the CUDA engine (kernels/cuda, the
+// same job through the native addon); the TypeScript engine runs each set alone with the
+// reference kernel and src/backtest/accounting.ts: the readable oracle the tests compare with,
+// bit for bit.
 //
 // Buffers (per series s, set p, series-major):
 //   states    kernel state records, record (s, p) at s * recordBytes + recordOffsets[p]
@@ -19,7 +20,7 @@ import { type AtcParams, PARAM_WIRE } from '../config/params.js';
 import { AtcError, ArgumentError } from '../errors.js';
 import { allocOutputs, checkCloses, checkOffsets, EXTRA_PLANES, LAST, LAST_FIELDS, N_FLOAT_COLUMNS, type Outputs } from './batch.js';
 import { callNative, nameSeries } from './kernel.js';
-import { loadNative, type NativeAddon } from './native.js';
+import { gpuInfo, loadNative, type NativeAddon } from './native.js';
 import { createPlan, type Plan } from './plan.js';
 import { referenceSeries } from './reference.js';
 import type { EngineName } from './select.js';
@@ -82,7 +83,11 @@ export function createJobKernel(sets: readonly JobSet[], engine: EngineName, opt
     return { ...base, run: (req, symbols) => nameSeries(() => tsJob(sets, plans, recordBytes, recordOffsets, req), symbols) };
   }
   const n = loadNative();
-  if (!n.ok) throw new AtcError('ATC_ERR_ENGINE_UNAVAILABLE', `engine rust is not available: ${n.reason}`);
+  if (!n.ok) throw new AtcError('ATC_ERR_ENGINE_UNAVAILABLE', `engine ${engine} is not available: ${n.reason}`);
+  if (engine === 'cuda') {
+    const g = gpuInfo();
+    if (!g.ok) throw new AtcError('ATC_ERR_ENGINE_UNAVAILABLE', `engine cuda is not available: ${g.reason}`);
+  }
   const addon: NativeAddon = n.addon;
   const params = new Float64Array(sets.length * PARAM_WIRE.size);
   const acct = new Float64Array(sets.length * 3);
@@ -111,6 +116,7 @@ export function createJobKernel(sets: readonly JobSet[], engine: EngineName, opt
               ...(req.portfolio ? { uIndex: req.portfolio.uIndex, nU: req.portfolio.nU, sums: req.portfolio.sums, counts: req.portfolio.counts } : {}),
               trades: req.trades === true,
               ...(opts.simdPath ? { path: opts.simdPath } : {}),
+              ...(engine === 'cuda' ? { engine: 'cuda' as const } : {}),
             }),
           ),
         symbols,

@@ -6,12 +6,12 @@ import { AtcError, ArgumentError, ParamError, SeriesError, StateError } from '..
 import { allocOutputs, type Outputs, type StepRequest } from './batch.js';
 import { loadNative, type NativeAddon } from './native.js';
 import { createPlan, type Plan } from './plan.js';
-import type { EngineName } from './select.js';
+import type { StepEngineName } from './select.js';
 import { checkState, freshStates } from './state.js';
 import { tsStep } from './ts-engine.js';
 
 export interface Kernel {
-  readonly engine: EngineName;
+  readonly engine: StepEngineName;
   readonly plan: Plan;
   readonly stateBytes: number;
   /** Advance every series of the batch; `symbols` only names series in errors. */
@@ -27,7 +27,7 @@ export interface KernelOptions {
   simdPath?: string | undefined;
 }
 
-export function createKernel(params: AtcParams, engine: EngineName, opts: KernelOptions = {}): Kernel {
+export function createKernel(params: AtcParams, engine: StepEngineName, opts: KernelOptions = {}): Kernel {
   const plan = createPlan(params);
   if (engine === 'ts') {
     return {

@@ -36,6 +36,8 @@ export interface NativeAddon {
   ): void;
   /** kernels/node/src/lib.rs `job`: a multi-set job with accounts (src/engine/job.ts). */
   job(spec: NativeJob): Float64Array | undefined;
+  /** The CUDA engine (kernels/cuda, loaded by the kernel at run time): what it runs on, or why not. */
+  gpuInfo(): GpuInfo;
   /** the record layouts the build reads and writes (see expectedLayouts) */
   layouts(): Record<string, number>;
   /** kernels/node/src/supertrend.rs: a Supertrend batch (src/strategies/supertrend/kernel.ts). */
@@ -74,6 +76,24 @@ export function expectedLayouts(): Record<string, number> {
   };
 }
 
+/** `kind` 'gpu' is a CUDA device; 'host' is the host build (the engine's code on the CPU, for tests). */
+export type GpuInfo =
+  | {
+      ok: true;
+      kind: 'gpu' | 'host';
+      library: string;
+      name: string;
+      deviceCount: number;
+      totalMemory: number;
+      freeMemory: number;
+      /** 1000 * major + 10 * minor */
+      driverVersion: number;
+      runtimeVersion: number;
+      computeCapability: string;
+      smCount: number;
+    }
+  | { ok: false; reason: string };
+
 export interface NativeJob {
   params: Float64Array;
   acct: Float64Array;
@@ -95,6 +115,8 @@ export interface NativeJob {
   counts?: Float64Array;
   trades: boolean;
   path?: string;
+  /** 'cuda': run on the CUDA engine (same bits); default the Rust kernel */
+  engine?: 'cuda';
 }
 
 export type NativeLoad =
@@ -116,6 +138,24 @@ function buildNote(): string {
   } catch {
     return '';
   }
+}
+
+let gpu: GpuInfo | undefined;
+
+/** The CUDA engine's status, probed once (through the native kernel, which loads it). */
+export function gpuInfo(): GpuInfo {
+  if (gpu) return gpu;
+  const n = loadNative();
+  gpu = n.ok ? n.addon.gpuInfo() : { ok: false, reason: `the native kernel, which loads the CUDA engine, is unavailable: ${n.reason}` };
+  return gpu;
+}
+
+/** One line on the CUDA engine for reports: the device, or why there is none. */
+export function describeGpu(g: GpuInfo): string {
+  if (!g.ok) return g.reason;
+  if (g.kind === 'host') return `host build (no GPU: the CUDA engine's code on the CPU), ${g.library}`;
+  const v = (x: number): string => `${Math.floor(x / 1000)}.${Math.floor((x % 1000) / 10)}`;
+  return `${g.name} (${(g.totalMemory / 2 ** 30).toFixed(0)} GiB, ${g.smCount} SMs, compute ${g.computeCapability}, driver ${v(g.driverVersion)}, runtime ${v(g.runtimeVersion)})`;
 }
 
 export function loadNative(): NativeLoad {

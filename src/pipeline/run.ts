@@ -94,7 +94,9 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   if (new Set(o.sets.map((s) => s.params.profile)).size > 1) throw new UsageError('every parameter set of a run must use the same profile');
   if (o.equity && !o.outputs.includes('signals')) throw new UsageError('--equity adds columns to signals: add signals to --outputs');
   if (o.signal?.aborted) throw new AbortError(o.signal.reason);
-  const engine = selectEngine(o.engine, o.log);
+  // The symbol count is not known yet, so `auto` keeps the CPU engines here (select.ts): the
+  // pool runs one job per worker thread, not the one-runner-per-GPU shape CUDA wants.
+  const engine = selectEngine(o.engine, o.log, { sets: o.sets.length });
   const db = await openDb({ threads: 2, memoryLimit: '512MB', tempDirectory: join(o.out, '.duckdb-tmp') });
   let pool: KernelPool | undefined;
   let cache: CachePhase | undefined;

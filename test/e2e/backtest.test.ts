@@ -4,7 +4,8 @@
 //    README states), trades counted from position changes, the portfolio as the mean of the
 //    symbols' returns per timestamp;
 //  * a sweep gives every set exactly what a run of that set alone gives, in any number of
-//    passes, with any chunk size and worker count (stats, summary, trades, portfolio);
+//    passes, with any chunk size and worker count, on the CUDA engine too where it is usable
+//    (stats, summary, trades, portfolio);
 //  * a sweep killed with SIGKILL resumes to identical results;
 //  * "the best set by median Sharpe across symbols" is one SQL query.
 
@@ -13,6 +14,7 @@ import { sampleDataset } from '../../datasets/index.js';
 import { expandGrid } from '../../src/config/grid.js';
 import { runJob, type RunJobOptions } from '../../src/pipeline/run.js';
 import { atc, runAndKill, tempDir } from '../helpers/cli.js';
+import { CUDA_OK } from '../helpers/engines.js';
 import { generated } from '../helpers/fixtures.js';
 import { query } from '../helpers/golden.js';
 
@@ -118,27 +120,28 @@ describe('one set on the sample, checked in SQL', () => {
 /** Stats, summary, trades and portfolio of a run, one param_id's rows, as comparable relations. */
 const tables = ['stats', 'summary', 'trades', 'portfolio', 'portfolio_stats'] as const;
 
+const grid = { lambda: '0.01,0.05', decay: '0.03,0.2', cutout: '0,30', 'fee-bps': '0,4', mode: 'long-short,long-only' } as const;
+const sets = expandGrid(grid).filter((_, i) => i % 5 === 0); // 7 sets
+const base = (out: string, extra: Partial<RunJobOptions> = {}): RunJobOptions => ({
+  data: sampleDataset(),
+  out,
+  sets,
+  engine: 'auto',
+  outputs: ['summary', 'stats', 'trades', 'portfolio'],
+  workers: 2,
+  chunkBars: 524_288,
+  badRows: 'error',
+  minSignal: 0.01,
+  capital: 1,
+  equity: false,
+  checkpointSecs: 0,
+  overwrite: true,
+  cache: undefined,
+  log: () => undefined,
+  ...extra,
+});
+
 describe('a sweep gives every set what it gets alone', () => {
-  const grid = { lambda: '0.01,0.05', decay: '0.03,0.2', cutout: '0,30', 'fee-bps': '0,4', mode: 'long-short,long-only' } as const;
-  const sets = expandGrid(grid).filter((_, i) => i % 5 === 0); // 7 sets
-  const base = (out: string, extra: Partial<RunJobOptions> = {}): RunJobOptions => ({
-    data: sampleDataset(),
-    out,
-    sets,
-    engine: 'auto',
-    outputs: ['summary', 'stats', 'trades', 'portfolio'],
-    workers: 2,
-    chunkBars: 524_288,
-    badRows: 'error',
-    minSignal: 0.01,
-    capital: 1,
-    equity: false,
-    checkpointSecs: 0,
-    overwrite: true,
-    cache: undefined,
-    log: () => undefined,
-    ...extra,
-  });
   const dirs: Record<string, string> = {};
   beforeAll(async () => {
     dirs.sweep = tempDir();
@@ -172,6 +175,16 @@ describe('a sweep gives every set what it gets alone', () => {
     const best = JSON.parse(r.stdout)[0];
     const check = await query(`SELECT param_id FROM ${pq(dirs.sweep!, 'stats')} GROUP BY 1 ORDER BY median(sharpe) DESC LIMIT 1`);
     expect(best.param_id).toBe(check[0]?.param_id);
+  });
+});
+
+// Runs under `npm run test:cuda` (the host build) and where a GPU is usable.
+describe.skipIf(!CUDA_OK)('the CUDA engine', () => {
+  it("gives the Rust engine's tables, with symbols cut into blocks (bit for bit)", async () => {
+    const [r, c] = [tempDir(), tempDir()];
+    await runJob(base(r, { engine: 'rust' }));
+    expect((await runJob(base(c, { engine: 'cuda', chunkBars: 700 }))).engine.engine).toBe('cuda');
+    for (const t of tables) expect(await differ(pq(r, t), pq(c, t)), t).toBe(0);
   });
 });
 

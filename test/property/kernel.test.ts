@@ -9,7 +9,7 @@ import { Rng, randomWalks } from '../../datasets/index.js';
 import { type AtcParams, resolveParams, ROBUSTNESS } from '../../src/config/params.js';
 import { allocOutputs, N_FLOAT_COLUMNS, type Outputs } from '../../src/engine/batch.js';
 import { createKernel, type Kernel } from '../../src/engine/kernel.js';
-import type { EngineName } from '../../src/engine/select.js';
+import type { StepEngineName } from '../../src/engine/select.js';
 import { readStateInfo } from '../../src/engine/state.js';
 import { ENGINES, NATIVE_OK } from '../helpers/engines.js';
 
@@ -83,7 +83,7 @@ function inBlocks(kernel: Kernel, closes: Float64Array, offsets: Uint32Array, rn
   return { out, states };
 }
 
-describe.each(ENGINES)('engine %s', (engine: EngineName) => {
+describe.each(ENGINES)('engine %s', (engine: StepEngineName) => {
   const rounds = engine === 'ts' ? 3 : 10;
 
   it('gives the same bits for any split of the series into blocks', () => {

@@ -1,7 +1,10 @@
 // One engine selector: auto|rust|ts|cuda -> {engine, reason}; fallbacks carry a reason.
 
 import { describe, expect, it } from 'vitest';
-import { selectEngine } from '../../src/engine/select.js';
+import { resolveParams } from '../../src/config/params.js';
+import { createJobKernel } from '../../src/engine/job.js';
+import { type GpuInfo, gpuInfo } from '../../src/engine/native.js';
+import { AUTO_CUDA, autoNative, selectEngine } from '../../src/engine/select.js';
 import { atc } from '../helpers/cli.js';
 import { NATIVE_OK } from '../helpers/engines.js';
 
@@ -10,8 +13,35 @@ describe('selectEngine', () => {
     expect(selectEngine('ts').engine).toBe('ts');
   });
 
-  it('cuda is not part of this build: a coded error, not a silent fallback', () => {
-    expect(() => selectEngine('cuda')).toThrowError(expect.objectContaining({ code: 'ATC_ERR_ENGINE_UNAVAILABLE' }));
+  it('cuda runs where the CUDA engine is usable, and is otherwise ATC_ERR_ENGINE_UNAVAILABLE with the reason', () => {
+    const g = gpuInfo();
+    if (g.ok) {
+      const c = selectEngine('cuda');
+      expect(c.engine).toBe('cuda');
+      expect(c.reason).toContain(g.kind === 'host' ? 'host build' : g.name);
+    } else {
+      expect(() => selectEngine('cuda')).toThrowError(expect.objectContaining({ code: 'ATC_ERR_ENGINE_UNAVAILABLE', message: `engine cuda is not available: ${g.reason}` }));
+      expect(() => createJobKernel([{ params: resolveParams(), trade: { mode: 'long-short', feeBps: 0, slippageBps: 0 } }], 'cuda')).toThrowError(
+        expect.objectContaining({ code: 'ATC_ERR_ENGINE_UNAVAILABLE' }),
+      );
+    }
+  });
+
+  it.skipIf(!NATIVE_OK)('--engine cuda without the CUDA engine is ATC_ERR_ENGINE_UNAVAILABLE with the reason', async () => {
+    const r = await atc(['run', '--engine', 'cuda', '--out', `/tmp/atc-nocuda-${process.pid}`], { ATC_CUDA_LIB: '/nonexistent/libatc_cuda.so' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ATC_ERR_ENGINE_UNAVAILABLE/);
+    expect(r.stderr).toMatch(/engine cuda is not available: the CUDA engine is not built: \/nonexistent\/libatc_cuda\.so is missing/);
+  });
+
+  it.skipIf(!NATIVE_OK)('atc info lists the GPU, or why there is none', async () => {
+    const r = await atc(['info', '--json'], { ATC_CUDA_LIB: '/nonexistent/libatc_cuda.so' });
+    const info = JSON.parse(r.stdout);
+    expect(info.gpu.unavailable).toMatch(/\/nonexistent\/libatc_cuda\.so is missing/);
+    expect(info.engine.engine).toBe('rust');
+    expect(info.engine.reason).toMatch(/CUDA: the CUDA engine is not built/);
+    const text = await atc(['info'], { ATC_CUDA_LIB: '/nonexistent/libatc_cuda.so' });
+    expect(text.stdout).toMatch(/^GPU: the CUDA engine is not built/m);
   });
 
   it.skipIf(!NATIVE_OK)('auto picks rust when the native kernel loads, and says which SIMD path', () => {
@@ -54,3 +84,37 @@ describe('selectEngine', () => {
     expect(JSON.parse(r.stdout).engine.reason).toMatch(/native kernel failed to load/);
   });
 });
+
+describe('auto and the GPU', () => {
+  const h200: GpuInfo = {
+    ok: true,
+    kind: 'gpu',
+    library: '/x/libatc_cuda.so',
+    name: 'NVIDIA H200',
+    deviceCount: 1,
+    totalMemory: 141 * 2 ** 30,
+    freeMemory: 140 * 2 ** 30,
+    driverVersion: 13000,
+    runtimeVersion: 13000,
+    computeCapability: '9.0',
+    smCount: 132,
+  };
+  const grid = { sets: AUTO_CUDA.minSets, symbols: AUTO_CUDA.minSymbols };
+
+  it('takes the CUDA engine for a grid over many symbols when a GPU is present, and says why', () => {
+    const c = autoNative('avx2', h200, grid);
+    expect(c.engine).toBe('cuda');
+    expect(c.reason).toBe(`CUDA engine on NVIDIA H200 (141 GiB, 132 SMs, compute 9.0, driver 13.0, runtime 13.0): a grid of ${grid.sets} sets over ${grid.symbols} symbols`);
+  });
+
+  it('keeps the Rust kernel for small work, unknown size, no GPU or the host build, and says why', () => {
+    for (const work of [{ sets: 1, symbols: 10_000 }, { sets: grid.sets - 1, symbols: 10_000 }, { sets: 1024, symbols: grid.symbols - 1 }, { sets: 1024 }, undefined]) {
+      const c = autoNative('avx2', h200, work);
+      expect(c.engine).toBe('rust');
+      expect(c.reason).toMatch(/^native Rust kernel, SIMD path avx2 \(GPU NVIDIA H200 present; auto takes it for grids of >= 64 sets over >= 1000 symbols; this run: /);
+    }
+    expect(autoNative('avx2', { ok: false, reason: 'no usable GPU: cudaErrorNoDevice' }, grid)).toEqual({ engine: 'rust', reason: 'native Rust kernel, SIMD path avx2 (CUDA: no usable GPU: cudaErrorNoDevice)' });
+    expect(autoNative('avx2', { ...h200, kind: 'host' }, grid).engine).toBe('rust');
+  });
+});
+

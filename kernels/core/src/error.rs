@@ -16,6 +16,8 @@ pub enum KernelError {
     StateInvalid { record: usize, message: String },
     /// A state record made with other parameters or another profile.
     StateMismatch { record: usize },
+    /// An engine that cannot run here (the CUDA engine without a usable GPU), with the reason.
+    EngineUnavailable(String),
 }
 
 impl KernelError {
@@ -27,6 +29,7 @@ impl KernelError {
             KernelError::BadValue { .. } => "ATC_ERR_BAD_VALUE",
             KernelError::StateInvalid { .. } => "ATC_ERR_STATE_INVALID",
             KernelError::StateMismatch { .. } => "ATC_ERR_STATE_MISMATCH",
+            KernelError::EngineUnavailable(_) => "ATC_ERR_ENGINE_UNAVAILABLE",
         }
     }
 
@@ -39,7 +42,7 @@ impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KernelError::InvalidParam { message, .. } => write!(f, "{message}"),
-            KernelError::InvalidArgument(m) => write!(f, "{m}"),
+            KernelError::InvalidArgument(m) | KernelError::EngineUnavailable(m) => write!(f, "{m}"),
             KernelError::BadClose { series, bar, value } => {
                 write!(f, "series {series}, bar {bar}: close must be finite and > 0, got {value}")
             }

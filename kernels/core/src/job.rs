@@ -91,9 +91,58 @@ fn arg<T>(m: String) -> Result<T, KernelError> {
     Err(KernelError::InvalidArgument(m))
 }
 
+/// What `validate` learnt about a job: bars seen per series (from the state records) and where
+/// each set's record sits in a series' group of records.
+pub struct Checked {
+    pub bars: Vec<u64>,
+    pub rec_off: Vec<usize>,
+    pub rec_stride: usize,
+}
+
 /// Run a job. Validates everything first; writes outputs (and states) only on success.
 pub fn run(job: Job, path: Path) -> Result<(), KernelError> {
+    if !path.supported() {
+        return arg(format!("SIMD path {} is not supported on this CPU", path.name()));
+    }
+    let Checked { bars, rec_off, rec_stride } = validate(&job)?;
     let Job { sets, closes, offsets, ts, states, accounts, last, alerts, planes, extra, portfolio, trades } = job;
+    let mut cx = Cx {
+        sets,
+        closes,
+        offsets,
+        ts: ts.unwrap_or(&[]),
+        states,
+        rec_off,
+        rec_stride,
+        bars,
+        accounts,
+        last,
+        alerts,
+        planes,
+        extra,
+        portfolio,
+        trades,
+    };
+    match path {
+        Path::Scalar => run_width::<1>(&mut cx),
+        Path::Portable => run_width::<2>(&mut cx),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `supported()` checked the CPU features above.
+        Path::Avx2 => unsafe { run_avx2(&mut cx) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Path::Avx512 => unsafe { run_avx512(&mut cx) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => run_width::<4>(&mut cx),
+    }
+    Ok(())
+}
+
+/// Every check `run` makes before it computes (shared with the CUDA engine, crate atc-gpu):
+/// shapes, state headers, accounts against states, closes.
+pub fn validate(job: &Job) -> Result<Checked, KernelError> {
+    let Job { sets, closes, offsets, ts, states, accounts, last, alerts, planes, extra, portfolio, trades } = job;
+    let (sets, closes, offsets) = (*sets, *closes, *offsets);
     if sets.is_empty() {
         return arg("a job needs at least one parameter set".into());
     }
@@ -183,10 +232,7 @@ pub fn run(job: Job, path: Path) -> Result<(), KernelError> {
     if !ok {
         return arg(format!("state buffers must hold {n} x {np} records ({rec_stride} bytes per series)"));
     }
-    if !path.supported() {
-        return arg(format!("SIMD path {} is not supported on this CPU", path.name()));
-    }
-    let input: Option<&[u8]> = match &states {
+    let input: Option<&[u8]> = match states {
         States::In(i) | States::InOut(i, _) => Some(i),
         States::InPlace(io) => Some(io),
         _ => None,
@@ -228,36 +274,7 @@ pub fn run(job: Job, path: Path) -> Result<(), KernelError> {
         }
     }
 
-    let mut cx = Cx {
-        sets,
-        closes,
-        offsets,
-        ts: ts.unwrap_or(&[]),
-        states,
-        rec_off,
-        rec_stride,
-        bars,
-        accounts,
-        last,
-        alerts,
-        planes,
-        extra,
-        portfolio,
-        trades,
-    };
-    match path {
-        Path::Scalar => run_width::<1>(&mut cx),
-        Path::Portable => run_width::<2>(&mut cx),
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `supported()` checked the CPU features above.
-        Path::Avx2 => unsafe { run_avx2(&mut cx) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Path::Avx512 => unsafe { run_avx512(&mut cx) },
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => run_width::<4>(&mut cx),
-    }
-    Ok(())
+    Ok(Checked { bars, rec_off, rec_stride })
 }
 
 /// A validated job.

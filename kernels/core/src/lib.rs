@@ -14,6 +14,7 @@ pub mod job;
 mod lanes;
 pub mod plan;
 pub mod supertrend;
+pub mod testing;
 
 pub use batch::{fresh_state, step, Outputs, Path, States, N_FLOAT_PLANES};
 pub use error::KernelError;

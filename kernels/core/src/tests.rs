@@ -4,51 +4,7 @@
 
 use crate::batch::{fresh_state, step, Outputs, Path, States, N_FLOAT_PLANES};
 use crate::plan::{default_wire, wire, Plan, Switches};
-
-/// splitmix64: a tiny seeded generator (no crates).
-pub struct Rng(u64);
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    pub fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-300), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
-
-/// Random walks on a tick grid (so closes often equal an MA exactly), some with flat stretches.
-fn series(rng: &mut Rng, n_series: usize, max_len: usize) -> (Vec<f64>, Vec<u32>) {
-    let mut closes = Vec::new();
-    let mut offsets = vec![0u32];
-    for _ in 0..n_series {
-        let n = 1 + rng.below(max_len);
-        let tick = [0.01, 0.001, 1e-6][rng.below(3)];
-        let mut p = 10.0 + 100.0 * rng.unit();
-        for _ in 0..n {
-            if rng.below(10) > 1 {
-                p *= (0.02 * rng.normal()).exp();
-            }
-            let q = ((p / tick).round() * tick).max(tick);
-            closes.push(q);
-        }
-        offsets.push(closes.len() as u32);
-    }
-    (closes, offsets)
-}
+use crate::testing::{random_wire, series, sweep_sets, Rng};
 
 struct Out {
     values: Vec<f64>,
@@ -69,19 +25,6 @@ impl Out {
             && self.alerts == o.alerts
             && self.values.iter().zip(&o.values).all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
     }
-}
-
-fn random_wire(rng: &mut Rng) -> Vec<f64> {
-    let mut w = default_wire(if rng.below(2) == 0 { Switches::PINE } else { Switches::SEED });
-    w[wire::ROBUSTNESS] = rng.below(3) as f64;
-    w[wire::LAMBDA] = [0.0, 0.02, 0.05, 0.5][rng.below(4)];
-    w[wire::DECAY] = [0.0, 0.03, 0.1, 1.0][rng.below(4)];
-    w[wire::CUTOUT] = [0.0, 0.0, 7.0, 60.0][rng.below(4)] as f64;
-    for t in 0..6 {
-        w[wire::LENGTHS + t] = (9 + rng.below(30)) as f64;
-        w[wire::WEIGHTS + t] = 0.1 + 2.0 * rng.unit();
-    }
-    w
 }
 
 fn run_whole(plan: &Plan, closes: &[f64], offsets: &[u32], path: Path) -> (Out, Vec<u8>) {
@@ -274,31 +217,8 @@ fn growth_table_and_vector_exp_agree() {
 
 // ---- jobs: parameter sweeps, accounts, portfolio sums ----
 
-use crate::account::{fresh_account, AcctParams, ACCT_SIZE, PORT_FIELDS, TRADE_FIELDS};
+use crate::account::{fresh_account, ACCT_SIZE, PORT_FIELDS, TRADE_FIELDS};
 use crate::job::{run as run_job, Job, Portfolio, SetParams, EXTRA_PLANES, LAST_FIELDS};
-
-/// Sets that share some specs and differ in everything else (one profile).
-fn sweep_sets(rng: &mut Rng, n: usize) -> Vec<SetParams> {
-    let base = random_wire(rng);
-    (0..n)
-        .map(|_| {
-            let mut w = base.clone();
-            w[wire::LAMBDA] = [0.0, 0.02, 0.05, 0.5][rng.below(4)];
-            w[wire::DECAY] = [0.0, 0.03, 0.1, 1.0][rng.below(4)];
-            w[wire::CUTOUT] = [0.0, 0.0, 7.0, 60.0][rng.below(4)];
-            w[wire::LONG] = [0.1, 0.0, 0.3][rng.below(3)];
-            w[wire::SHORT] = [-0.1, 0.0, -0.3][rng.below(3)];
-            for t in 0..6 {
-                if rng.below(3) == 0 {
-                    w[wire::LENGTHS + t] = (9 + rng.below(30)) as f64;
-                }
-                w[wire::WEIGHTS + t] = 0.1 + 2.0 * rng.unit();
-            }
-            let acct = AcctParams { mode: rng.below(3) as u8, fee_bps: [0.0, 1.0, 5.0][rng.below(3)], slippage_bps: [0.0, 2.5][rng.below(2)] };
-            SetParams { plan: Plan::from_wire(&w).unwrap(), acct }
-        })
-        .collect()
-}
 
 #[derive(Debug, PartialEq)]
 struct JobOut {

@@ -89,7 +89,7 @@ unsafe fn throw(env: napi_env, e: JsErr) {
                 KernelError::StateInvalid { record, .. } | KernelError::StateMismatch { record } => {
                     set(env, err, "series", js_number(env, *record as f64))
                 }
-                KernelError::InvalidArgument(_) => {}
+                KernelError::InvalidArgument(_) | KernelError::EngineUnavailable(_) => {}
             }
         }
     }
@@ -441,11 +441,13 @@ unsafe fn step(cx: &Cx) -> R<napi_value> {
 
 
 /// job({ params, acct, closes, offsets, ts?, states?, accounts?, last?, alerts?, values?,
-/// stride?, direction?, alertPlane?, extra?, uIndex?, nU?, sums?, counts?, trades?, path? })
+/// stride?, direction?, alertPlane?, extra?, uIndex?, nU?, sums?, counts?, trades?, path?,
+/// engine? })
 /// -> the closed trades (Float64Array, TRADE_FIELDS each) when `trades`, else undefined.
 /// Every parameter set's wire vector is `params[p * 19 ..]`, its trading rule `acct[p * 3 ..]`
 /// (mode 0 long-short | 1 long-only | 2 short-only, fee bps, slippage bps). `states` and
-/// `accounts` are read and advanced in place.
+/// `accounts` are read and advanced in place. `engine: 'cuda'` runs it on the CUDA engine
+/// (crate atc-gpu; the same bits; ATC_ERR_ENGINE_UNAVAILABLE with the reason without one).
 unsafe fn job(cx: &Cx) -> R<napi_value> {
     let o = cx.arg(0);
     if o.kind() != T_OBJECT {
@@ -501,6 +503,11 @@ unsafe fn job(cx: &Cx) -> R<napi_value> {
     };
     let want_trades = o.get("trades").flag("trades")?;
     let path = o.get("path").path()?;
+    let cuda = match o.get("engine").optional_string("engine")?.as_deref() {
+        None | Some("rust") => false,
+        Some("cuda") => true,
+        Some(e) => return type_err(format!("engine must be rust|cuda, got {e}")),
+    };
 
     let mut reads = vec![params, acct, closes, offsets];
     reads.extend(ts);
@@ -532,7 +539,11 @@ unsafe fn job(cx: &Cx) -> R<napi_value> {
         portfolio: portfolio.map(|(u, n_u, s, c)| Portfolio { u_index: u.slice::<u32>(), n_u, sums: s.slice_mut::<f64>(), counts: c.slice_mut::<f64>() }),
         trades: if want_trades { Some(&mut trades) } else { None },
     };
-    atc_core::job::run(job, path)?;
+    if cuda {
+        atc_gpu::run(job, &atc_gpu::Options::default())?;
+    } else {
+        atc_core::job::run(job, path)?;
+    }
     if !want_trades {
         return Ok(cx.undefined());
     }
@@ -547,6 +558,37 @@ unsafe fn job(cx: &Cx) -> R<napi_value> {
         ptr::copy_nonoverlapping(trades.as_ptr(), data as *mut f64, trades.len());
     }
     Ok(arr)
+}
+
+/// gpuInfo() -> { ok: true, kind: 'gpu' | 'host', library, name, deviceCount, totalMemory,
+/// freeMemory, driverVersion, runtimeVersion, computeCapability, smCount } | { ok: false, reason }
+unsafe fn gpu_info(cx: &Cx) -> R<napi_value> {
+    let env = cx.env;
+    let mut o = ptr::null_mut();
+    napi_create_object(env, &mut o);
+    let mut flag = ptr::null_mut();
+    match atc_gpu::info() {
+        Err(reason) => {
+            napi_get_boolean(env, false, &mut flag);
+            set(env, o, "ok", flag);
+            set(env, o, "reason", js_string(env, &reason));
+        }
+        Ok(i) => {
+            napi_get_boolean(env, true, &mut flag);
+            set(env, o, "ok", flag);
+            set(env, o, "kind", js_string(env, if i.kind == atc_gpu::Kind::Gpu { "gpu" } else { "host" }));
+            set(env, o, "library", js_string(env, &i.library));
+            set(env, o, "name", js_string(env, &i.name));
+            set(env, o, "deviceCount", js_number(env, i.device_count as f64));
+            set(env, o, "totalMemory", js_number(env, i.total_memory as f64));
+            set(env, o, "freeMemory", js_number(env, i.free_memory as f64));
+            set(env, o, "driverVersion", js_number(env, i.driver_version as f64));
+            set(env, o, "runtimeVersion", js_number(env, i.runtime_version as f64));
+            set(env, o, "computeCapability", js_string(env, &format!("{}.{}", i.compute_capability.0, i.compute_capability.1)));
+            set(env, o, "smCount", js_number(env, i.sm_count as f64));
+        }
+    }
+    Ok(o)
 }
 
 macro_rules! export {
@@ -567,6 +609,7 @@ export!(js_step, step);
 export!(js_job, job);
 export!(js_layouts, layouts);
 export!(js_supertrend, supertrend::supertrend);
+export!(js_gpu_info, gpu_info);
 
 /// # Safety
 /// Called by Node when the addon is loaded.
@@ -577,7 +620,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let msg = info.to_string();
         LAST_PANIC.with(|m| *m.borrow_mut() = msg);
     }));
-    let fns: [(&str, napi_callback); 10] = [
+    let fns: [(&str, napi_callback); 11] = [
         ("version", js_version),
         ("kernelVersion", js_kernel_version),
         ("paths", js_paths),
@@ -588,6 +631,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("job", js_job),
         ("layouts", js_layouts),
         ("supertrend", js_supertrend),
+        ("gpuInfo", js_gpu_info),
     ];
     for (name, f) in fns {
         let mut v = ptr::null_mut();

@@ -82,6 +82,7 @@ extern "C" {
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
     pub fn napi_get_named_property(env: napi_env, object: napi_value, name: *const c_char, result: *mut napi_value) -> napi_status;
     pub fn napi_get_value_bool(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    pub fn napi_get_boolean(env: napi_env, value: bool, result: *mut napi_value) -> napi_status;
     pub fn napi_create_arraybuffer(env: napi_env, byte_length: usize, data: *mut *mut c_void, result: *mut napi_value) -> napi_status;
     pub fn napi_create_typedarray(
         env: napi_env,

@@ -1,30 +1,36 @@
-// `atc info`: versions, the engine `auto` would pick and why, SIMD paths.
+// `atc info`: versions, the engine `auto` would pick and why, SIMD paths, the GPU (or why none).
 
 import type { Argv } from 'yargs';
-import { loadNative } from '../../engine/native.js';
-import { selectEngine } from '../../engine/select.js';
+import { describeGpu, gpuInfo, loadNative } from '../../engine/native.js';
+import { AUTO_CUDA, selectEngine } from '../../engine/select.js';
 import { packageInfo } from '../../util/package-root.js';
 import type { Io } from '../io.js';
 
 export function infoCommand(y: Argv, io: Io): Argv {
   return y.command(
     'info',
-    'show versions and which kernel engine is used',
+    'show versions, which kernel engine is used, and the GPU',
     (c) => c.option('json', { type: 'boolean', default: false }),
     (argv) => {
       const n = loadNative();
       const choice = selectEngine('auto', () => undefined);
+      const gpu = gpuInfo();
       const info = {
         version: packageInfo().version,
         node: process.version,
         engine: choice,
         native: n.ok ? { file: n.file, simdPaths: n.paths } : { file: n.file, unavailable: n.reason },
+        gpu: gpu.ok ? gpu : { unavailable: gpu.reason },
+        autoCuda: AUTO_CUDA,
       };
       if (argv.json) io.out(JSON.stringify(info) + '\n');
       else {
         io.out(`atc ${info.version} (node ${info.node})\n`);
         io.out(`engine: ${choice.engine} (${choice.reason})\n`);
         io.out(n.ok ? `native kernel: ${n.file}\nSIMD paths: ${n.paths.join(', ')}\n` : `native kernel: unavailable: ${n.reason}\n`);
+        if (!gpu.ok) io.out(`GPU: ${gpu.reason}\n`);
+        else if (gpu.kind === 'host') io.out(`GPU: none; ${describeGpu(gpu)}: --engine cuda runs its code on the CPU (for tests)\n`);
+        else io.out(`GPU: ${describeGpu(gpu)}; --engine cuda runs on it; auto takes it for grids of >= ${AUTO_CUDA.minSets} sets over >= ${AUTO_CUDA.minSymbols} symbols\n`);
       }
     },
   );
