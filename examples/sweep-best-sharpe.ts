@@ -25,7 +25,7 @@ const median = (xs: number[]): number => {
   const m = v.length >> 1;
   return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
 };
-const ranked = [...bySet].map(([id, xs]) => ({ id, median: median(xs) })).sort((a, b) => b.median - a.median);
+const ranked = [...bySet].map(([id, xs]) => ({ id, median: median(xs) })).sort((a, b) => b.median - a.median || a.id.localeCompare(b.id));
 const best = ranked[0];
 if (!best) throw new Error('no statistics');
 const [params] = await results.params({ where: `param_id = '${best.id}'` });

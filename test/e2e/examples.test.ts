@@ -21,7 +21,7 @@ describe('examples', () => {
     const r = await run('sweep-best-sharpe', out);
     const [best] = await query(
       `SELECT s.param_id, median(sharpe) AS m, any_value(la) AS la, any_value(decay) AS decay FROM '${out}/stats.parquet' s JOIN '${out}/params.parquet' USING (param_id)
-       WHERE sharpe IS NOT NULL GROUP BY ALL ORDER BY m DESC LIMIT 1`,
+       WHERE sharpe IS NOT NULL GROUP BY ALL ORDER BY m DESC, s.param_id LIMIT 1`,
     );
     expect(r).toEqual({ best: best?.param_id, medianSharpe: best?.m, lambda: best?.la, decay: best?.decay, out });
     expect(Number((await query(`SELECT count(*) AS n FROM '${out}/params.parquet'`))[0]?.n)).toBe(9);
