@@ -65,6 +65,7 @@ export async function runPass(p: PassInput): Promise<number> {
     file: p.file,
     policy: p.policy,
     acquire: () => p.pool.acquire(),
+    release: (slot) => p.pool.release(slot),
     done: p.done,
     continueFrom,
     expectedRows: index.rows,

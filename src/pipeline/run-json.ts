@@ -30,6 +30,7 @@ export function writeRunJson(rd: RunDir, o: RunJobOptions, files: readonly strin
     passes: report.passes,
     counts: Object.fromEntries(COUNT_KEYS.map((k) => [k, report[k]])),
     timings: { seconds: +report.seconds.toFixed(3), kernelSeconds: +report.kernelSeconds.toFixed(3) },
+    ...(report.cache ? { cache: report.cache } : {}),
     finished: new Date().toISOString(),
   });
 }

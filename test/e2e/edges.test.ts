@@ -126,4 +126,14 @@ describe('edges', () => {
       spawnSync('umount', [ro]);
     }
   });
+
+  it('more passes than chunk slots: a sweep of per-bar outputs (one set per pass) completes (a slot leaked per pass before)', async () => {
+    const dir = tempDir();
+    // 2 workers: 4 slots; 6 sets with signals: 6 passes
+    const r = await atc(['run', '--outputs', 'stats,signals', '--lambda', '0.01:0.06:0.01', '--workers', '2', '--no-cache', '--out', join(dir, 'o'), '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ sets: 6, passes: 6, symbols: 29 });
+    const [n] = await query(`SELECT count(DISTINCT param_id) AS k, count(*) AS n FROM read_parquet('${join(dir, 'o')}/signals/*.parquet')`);
+    expect([Number(n?.k), Number(n?.n)]).toEqual([6, 6 * 33_069]);
+  });
 });

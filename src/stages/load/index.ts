@@ -60,6 +60,8 @@ export interface LoadOptions {
   policy: BadRowPolicy;
   /** a buffer for the next batch (may wait for one to be free) */
   acquire: () => Promise<Slot>;
+  /** gives back a buffer the loader took but did not fill (at the end, or when the stream is closed early) */
+  release?: (slot: Slot) => void;
   /** per symbol code: 1 = already finished by an earlier run of the same job; its rows are ignored */
   done?: Uint8Array;
   /** symbols continued from a cached state: bars already computed and the last ts they reach;
@@ -80,6 +82,8 @@ export function tsString(us: number): string {
 export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOptions): AsyncGenerator<Batch> {
   const { policy, file } = opts;
   let slot = await opts.acquire();
+  // the loader holds `slot` (not yet handed out in a batch): it gives it back when it stops
+  let held = true;
   let n = 0;
   let seq = 0;
   let series: SeriesSlice[] = [];
@@ -142,110 +146,116 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
     series = [];
     rejects = [];
     aborted = [];
+    held = false; // the consumer releases a batch's slot
     yield batch;
     slot = await opts.acquire();
+    held = true;
     n = 0;
   }
 
-  for await (const ch of chunks) {
-    const { sym, ts, close, tsNull, closeNull } = ch;
-    let i = 0;
-    while (i < ch.n) {
-      // Fast path: a run of good rows of the current symbol that fits the slot, checked in a
-      // tight loop and copied with one set() per column.
-      if (!skipping && code >= 0 && started) {
-        const limit = Math.min(ch.n, i + (slot.capacity - n));
-        let j = i;
-        let prev = lastTs;
-        while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j]) {
-          prev = ts[j] as number;
-          j++;
+  try {
+    for await (const ch of chunks) {
+      const { sym, ts, close, tsNull, closeNull } = ch;
+      let i = 0;
+      while (i < ch.n) {
+        // Fast path: a run of good rows of the current symbol that fits the slot, checked in a
+        // tight loop and copied with one set() per column.
+        if (!skipping && code >= 0 && started) {
+          const limit = Math.min(ch.n, i + (slot.capacity - n));
+          let j = i;
+          let prev = lastTs;
+          while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j]) {
+            prev = ts[j] as number;
+            j++;
+          }
+          if (j > i) {
+            slot.ts.set(ts.subarray(i, j), n);
+            slot.closes.set(close.subarray(i, j), n);
+            n += j - i;
+            symBars += j - i;
+            lastTs = prev;
+            i = j;
+            if (i >= ch.n) break;
+          }
         }
-        if (j > i) {
-          slot.ts.set(ts.subarray(i, j), n);
-          slot.closes.set(close.subarray(i, j), n);
-          n += j - i;
-          symBars += j - i;
-          lastTs = prev;
-          i = j;
-          if (i >= ch.n) break;
+        // Slow path: one row that starts a symbol, is faulty, fills the slot, or is skipped.
+        const c = sym[i] as number;
+        const t = tsNull?.[i] ? null : (ts[i] as number);
+        const x = close[i] as number;
+        const xNull = closeNull?.[i] === 1;
+        i++;
+        if (c === NULL_CODE) {
+          if (policy === 'error') fail('ATC_ERR_NULL_VALUE', null, t, 'symbol is NULL');
+          rejects.push({ file, symbol: null, ts: t, reason: 'ATC_ERR_NULL_VALUE', detail: 'symbol is NULL', action: 'dropped row' });
+          continue;
         }
-      }
-      // Slow path: one row that starts a symbol, is faulty, fills the slot, or is skipped.
-      const c = sym[i] as number;
-      const t = tsNull?.[i] ? null : (ts[i] as number);
-      const x = close[i] as number;
-      const xNull = closeNull?.[i] === 1;
-      i++;
-      if (c === NULL_CODE) {
-        if (policy === 'error') fail('ATC_ERR_NULL_VALUE', null, t, 'symbol is NULL');
-        rejects.push({ file, symbol: null, ts: t, reason: 'ATC_ERR_NULL_VALUE', detail: 'symbol is NULL', action: 'dropped row' });
-        continue;
-      }
-      const symbol = opts.symbols[c] as string;
-      if (c !== code) {
-        if (c < code || seen[c]) {
-          fail('ATC_ERR_UNSORTED_SYMBOLS', symbol, t, `rows are not sorted by symbol (${symbol} after ${opts.symbols[code]}); \`atc data import\` sorts them`);
+        const symbol = opts.symbols[c] as string;
+        if (c !== code) {
+          if (c < code || seen[c]) {
+            fail('ATC_ERR_UNSORTED_SYMBOLS', symbol, t, `rows are not sorted by symbol (${symbol} after ${opts.symbols[code]}); \`atc data import\` sorts them`);
+          }
+          endSymbol();
+          seen[c] = 1;
+          code = c;
+          cont = opts.continueFrom?.get(c);
+          symBars = cont?.bars ?? 0;
+          barStart = symBars;
+          started = cont !== undefined;
+          lastTs = cont?.lastTs ?? 0;
+          symFaults = 0;
+          skipping = opts.done?.[c] === 1;
+          if (n >= slot.capacity) yield* flush();
+          symStart = n;
         }
-        endSymbol();
-        seen[c] = 1;
-        code = c;
-        cont = opts.continueFrom?.get(c);
-        symBars = cont?.bars ?? 0;
-        barStart = symBars;
-        started = cont !== undefined;
-        lastTs = cont?.lastTs ?? 0;
-        symFaults = 0;
-        skipping = opts.done?.[c] === 1;
-        if (n >= slot.capacity) yield* flush();
-        symStart = n;
-      }
-      if (skipping) continue;
-      // rows of the cached bars (until the first new one is kept)
-      if (cont && t !== null && t <= cont.lastTs && symBars === cont.bars) continue;
-      if (t === null) {
-        badRow('ATC_ERR_NULL_VALUE', symbol, null, 'ts is NULL');
-        continue;
-      }
-      if (started && t <= lastTs) {
-        if (t === lastTs) badRow('ATC_ERR_DUPLICATE_TS', symbol, t, 'duplicate timestamp');
-        else badRow('ATC_ERR_UNSORTED_TS', symbol, t, `timestamp goes back (previous ${tsString(lastTs)})`);
-        continue;
-      }
-      if (xNull) {
-        badRow('ATC_ERR_NULL_VALUE', symbol, t, 'close is NULL');
-        continue;
-      }
-      if (!(x > 0 && x < Infinity)) {
-        badRow('ATC_ERR_BAD_CLOSE', symbol, t, `close must be finite and > 0, got ${x}`);
-        continue;
-      }
-      if (n >= slot.capacity) {
-        if (symStart > 0) {
-          // The symbol may fit a batch of its own: move its rows to the next batch.
-          const moveTs = slot.ts.slice(symStart, n);
-          const moveCl = slot.closes.slice(symStart, n);
-          n = symStart;
-          yield* flush();
-          slot.ts.set(moveTs);
-          slot.closes.set(moveCl);
-          n = moveTs.length;
-        } else {
-          // One symbol fills the whole batch: a block; its state carries to the next batch.
-          series.push({ symbol, code, start: 0, length: n, barStart, last: false });
-          barStart += n;
-          yield* flush();
+        if (skipping) continue;
+        // rows of the cached bars (until the first new one is kept)
+        if (cont && t !== null && t <= cont.lastTs && symBars === cont.bars) continue;
+        if (t === null) {
+          badRow('ATC_ERR_NULL_VALUE', symbol, null, 'ts is NULL');
+          continue;
         }
-        symStart = 0;
+        if (started && t <= lastTs) {
+          if (t === lastTs) badRow('ATC_ERR_DUPLICATE_TS', symbol, t, 'duplicate timestamp');
+          else badRow('ATC_ERR_UNSORTED_TS', symbol, t, `timestamp goes back (previous ${tsString(lastTs)})`);
+          continue;
+        }
+        if (xNull) {
+          badRow('ATC_ERR_NULL_VALUE', symbol, t, 'close is NULL');
+          continue;
+        }
+        if (!(x > 0 && x < Infinity)) {
+          badRow('ATC_ERR_BAD_CLOSE', symbol, t, `close must be finite and > 0, got ${x}`);
+          continue;
+        }
+        if (n >= slot.capacity) {
+          if (symStart > 0) {
+            // The symbol may fit a batch of its own: move its rows to the next batch.
+            const moveTs = slot.ts.slice(symStart, n);
+            const moveCl = slot.closes.slice(symStart, n);
+            n = symStart;
+            yield* flush();
+            slot.ts.set(moveTs);
+            slot.closes.set(moveCl);
+            n = moveTs.length;
+          } else {
+            // One symbol fills the whole batch: a block; its state carries to the next batch.
+            series.push({ symbol, code, start: 0, length: n, barStart, last: false });
+            barStart += n;
+            yield* flush();
+          }
+          symStart = 0;
+        }
+        slot.ts[n] = t;
+        slot.closes[n] = x;
+        n++;
+        symBars++;
+        lastTs = t;
+        started = true;
       }
-      slot.ts[n] = t;
-      slot.closes[n] = x;
-      n++;
-      symBars++;
-      lastTs = t;
-      started = true;
     }
+    endSymbol();
+    yield* flush();
+  } finally {
+    if (held) opts.release?.(slot);
   }
-  endSymbol();
-  yield* flush();
 }
