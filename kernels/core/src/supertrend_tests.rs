@@ -3,7 +3,7 @@
 //! no input panics. Parity with the TypeScript reference and the golden files: test/unit/supertrend.test.ts.
 
 use super::*;
-use crate::tests::Rng;
+use crate::testing::Rng;
 
 /// Per-bar outputs of a whole batch (all four planes) and the final states.
 #[derive(Debug)]
