@@ -25,7 +25,7 @@ export async function rows(conn: DuckDBConnection, sql: string): Promise<Row[]> 
 }
 
 /** Labels and formats of the statistics (README "Backtest conventions" defines them). */
-export const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
+const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
   bars: { key: 'bars', label: 'bars', fmt: 'int' },
   total_return: { key: 'total_return', label: 'return', fmt: 'pct' },
   cagr: { key: 'cagr', label: 'CAGR', fmt: 'pct' },
