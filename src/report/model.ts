@@ -12,6 +12,8 @@ export interface Column {
   key: string;
   label: string;
   fmt: Fmt;
+  /** its sign is good or bad news (returns, Sharpe): shown in green or red */
+  signed?: boolean;
 }
 
 /** Series drawn against one time axis. */
