@@ -7,7 +7,7 @@
 import type { Plot } from './model.js';
 
 /** Buckets per chart: wider than the charts are drawn, in device pixels, on most screens. */
-export const BUCKETS = 1500;
+const BUCKETS = 1500;
 
 export interface Drawn {
   x: Float64Array;
@@ -51,5 +51,5 @@ export function plotOf(tsUs: Float64Array, series: Record<string, Float64Array>,
   const d = minMaxBuckets(tsUs, names.map((k) => series[k] as Float64Array), buckets);
   const y: Record<string, string> = {};
   names.forEach((k, i) => (y[k] = base64(Float32Array.from(d.ys[i] as Float64Array))));
-  return { x: base64(d.x.map((us) => us / 1e6)), y, n: tsUs.length };
+  return { x: base64(d.x.map((us) => us / 1e6)), y };
 }

@@ -26,19 +26,19 @@ export async function rows(conn: DuckDBConnection, sql: string): Promise<Row[]> 
 }
 
 /** Labels and formats of the statistics (README "Backtest conventions" defines them). */
-export const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
+const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
   bars: { key: 'bars', label: 'bars', fmt: 'int' },
-  total_return: { key: 'total_return', label: 'return', fmt: 'pct' },
-  cagr: { key: 'cagr', label: 'CAGR', fmt: 'pct' },
+  total_return: { key: 'total_return', label: 'return', fmt: 'pct', signed: true },
+  cagr: { key: 'cagr', label: 'CAGR', fmt: 'pct', signed: true },
   volatility: { key: 'volatility', label: 'volatility', fmt: 'pct' },
-  sharpe: { key: 'sharpe', label: 'Sharpe', fmt: 'num' },
-  sortino: { key: 'sortino', label: 'Sortino', fmt: 'num' },
+  sharpe: { key: 'sharpe', label: 'Sharpe', fmt: 'num', signed: true },
+  sortino: { key: 'sortino', label: 'Sortino', fmt: 'num', signed: true },
   max_drawdown: { key: 'max_drawdown', label: 'max drawdown', fmt: 'pct' },
   max_drawdown_bars: { key: 'max_drawdown_bars', label: 'max DD bars', fmt: 'int' },
-  calmar: { key: 'calmar', label: 'Calmar', fmt: 'num' },
+  calmar: { key: 'calmar', label: 'Calmar', fmt: 'num', signed: true },
   trades: { key: 'trades', label: 'trades', fmt: 'int' },
   win_rate: { key: 'win_rate', label: 'win rate', fmt: 'pct' },
-  avg_trade_return: { key: 'avg_trade_return', label: 'avg trade', fmt: 'pct' },
+  avg_trade_return: { key: 'avg_trade_return', label: 'avg trade', fmt: 'pct', signed: true },
   exposure: { key: 'exposure', label: 'exposure', fmt: 'pct' },
   turnover: { key: 'turnover', label: 'turnover', fmt: 'num' },
   final_position: { key: 'final_position', label: 'final position', fmt: 'num' },
@@ -87,7 +87,7 @@ export async function universeOf(conn: DuckDBConnection, setId: string, has: { s
     ? [
         { key: 'trend', label: 'trend', fmt: 'text' },
         { key: 'last_close', label: 'last close', fmt: 'price' },
-        { key: 'Average_Signal', label: 'Average_Signal', fmt: 'num' },
+        { key: 'Average_Signal', label: 'Average_Signal', fmt: 'num', signed: true },
       ]
     : [];
   const columns: Column[] = [{ key: 'symbol', label: 'symbol', fmt: 'text' }, STAT_COLUMNS.bars, ...statCols, ...sumCols];
@@ -155,22 +155,22 @@ export async function sweepOf(conn: DuckDBConnection, paramRows: Row[], has: { s
   if (!has.stats && !has.portfolio) return null;
   const metrics: Sweep['metrics'] = [];
   const sel: string[] = [];
-  const add = (key: string, label: string, fmt: Column['fmt'], better: 1 | -1, sql: string) => {
-    metrics.push({ key, label, fmt, better });
+  const add = (key: string, label: string, fmt: Column['fmt'], better: 1 | -1, sql: string, signed = false) => {
+    metrics.push({ key, label, fmt, better, signed });
     sel.push(`${sql} AS ${sqlIdent(key)}`);
   };
   if (has.stats) {
-    add('median_sharpe', 'median Sharpe', 'num', 1, 's.median_sharpe');
-    add('mean_sharpe', 'mean Sharpe', 'num', 1, 's.mean_sharpe');
-    add('median_return', 'median return', 'pct', 1, 's.median_return');
-    add('median_cagr', 'median CAGR', 'pct', 1, 's.median_cagr');
+    add('median_sharpe', 'median Sharpe', 'num', 1, 's.median_sharpe', true);
+    add('mean_sharpe', 'mean Sharpe', 'num', 1, 's.mean_sharpe', true);
+    add('median_return', 'median return', 'pct', 1, 's.median_return', true);
+    add('median_cagr', 'median CAGR', 'pct', 1, 's.median_cagr', true);
     add('median_max_drawdown', 'median max drawdown', 'pct', -1, 's.median_max_drawdown');
     add('share_positive', 'share of symbols with Sharpe > 0', 'pct', 1, 's.share_positive');
     add('trades', 'trades', 'int', 1, 's.trades');
   }
   if (has.portfolio) {
-    add('portfolio_sharpe', 'portfolio Sharpe', 'num', 1, 'q.sharpe');
-    add('portfolio_return', 'portfolio return', 'pct', 1, 'q.total_return');
+    add('portfolio_sharpe', 'portfolio Sharpe', 'num', 1, 'q.sharpe', true);
+    add('portfolio_return', 'portfolio return', 'pct', 1, 'q.total_return', true);
     add('portfolio_max_drawdown', 'portfolio max drawdown', 'pct', -1, 'q.max_drawdown');
   }
   const stats = `(SELECT param_id, median(sharpe) AS median_sharpe, avg(sharpe) AS mean_sharpe, median(total_return) AS median_return,

@@ -146,7 +146,6 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
       overlay,
       symbolsNote: seriesNote,
       sweep,
-      capital: run.capital,
     };
     const file = o.to ?? join(o.dir, 'report.html');
     const tmp = `${file}.tmp-${process.pid}`;

@@ -12,6 +12,8 @@ export interface Column {
   key: string;
   label: string;
   fmt: Fmt;
+  /** its sign is good or bad news (returns, Sharpe): shown in green or red */
+  signed?: boolean;
 }
 
 /** Series drawn against one time axis. */
@@ -20,8 +22,6 @@ export interface Plot {
   x: string;
   /** y series by name, base64 of Float32Arrays the length of x (NaN: a gap) */
   y: Record<string, string>;
-  /** points before downsampling (x has at most 2 per bucket) */
-  n: number;
 }
 
 export interface Portfolio {
@@ -94,6 +94,4 @@ export interface ReportData {
   /** where the per-bar data came from, or why there is none */
   symbolsNote: string;
   sweep: Sweep | null;
-  /** the run's starting capital: equity curves are in its units */
-  capital: number;
 }

@@ -35,7 +35,8 @@ function fmt(v: Value | undefined, f: Fmt): string {
   }
 }
 
-const signClass = (v: Value | undefined, f: Fmt): string => (typeof v === 'number' && f !== 'int' && f !== 'price' ? (v < 0 ? 'neg' : v > 0 ? 'pos' : '') : '');
+/** Gains green, losses red: only for columns whose sign means that (returns, Sharpe, ...). */
+const signClass = (v: Value | undefined, c: Column): string => (typeof v === 'number' && c.signed ? (v < 0 ? 'neg' : v > 0 ? 'pos' : '') : '');
 
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -236,7 +237,7 @@ function heatmap(host: HTMLElement, o: HeatOpts): void {
 
 function statsTable(rows: [Column, Value][]): HTMLTableElement {
   const t = h('table', { class: 'stats' });
-  for (const [c, v] of rows) t.append(h('tr', {}, h('th', {}, c.label), h('td', { class: signClass(v, c.fmt), title: v === null ? '' : String(v), 'data-key': c.key }, fmt(v, c.fmt))));
+  for (const [c, v] of rows) t.append(h('tr', {}, h('th', {}, c.label), h('td', { class: signClass(v, c), title: v === null ? '' : String(v), 'data-key': c.key }, fmt(v, c.fmt))));
   return t;
 }
 
@@ -440,7 +441,7 @@ class VirtualTable {
       html += `<div class="vt-row${sym === this.selected ? ' sel' : ''}" data-symbol="${esc(sym)}">`;
       cols.forEach((c, i) => {
         const v = this.col(i)[r] ?? null;
-        html += `<span class="${signClass(v, c.fmt)}" title="${v === null ? '' : esc(String(v))}">${esc(fmt(v, c.fmt))}</span>`;
+        html += `<span class="${signClass(v, c)}" title="${v === null ? '' : esc(String(v))}">${esc(fmt(v, c.fmt))}</span>`;
       });
       html += '</div>';
     }
@@ -642,7 +643,7 @@ function sweepSection(sw: Sweep): HTMLElement {
     t.append(h('tr', {}, h('th', {}, 'param_id'), ...ps.map((p) => h('th', {}, p.label)), ...sw.metrics.map((m) => h('th', {}, m.label))));
     for (const s of order.slice(0, 20)) {
       t.append(
-        h('tr', {}, h('td', { style: 'text-align:left' }, s.id), ...ps.map((p, k) => h('td', {}, label(p.values[s.at[k] as number] ?? ''))), ...sw.metrics.map((m, k) => h('td', { class: signClass(s.m[k] ?? null, m.fmt), title: String(s.m[k]) }, fmt(s.m[k] ?? null, m.fmt)))),
+        h('tr', {}, h('td', { style: 'text-align:left' }, s.id), ...ps.map((p, k) => h('td', {}, label(p.values[s.at[k] as number] ?? ''))), ...sw.metrics.map((m, k) => h('td', { class: signClass(s.m[k] ?? null, m), title: String(s.m[k]) }, fmt(s.m[k] ?? null, m.fmt)))),
       );
     }
     best.replaceChildren(h('h3', {}, `best sets by ${mt.label} (of ${sw.sets.length})`), t);
