@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
-import { type Column, EQUITY_COLUMNS, emptyRelation, RESULT_TABLES, SIGNALS } from './schema.js';
+import { type Column, emptyRelation, RESULT_TABLES, SIGNALS } from './schema.js';
 
 export interface ViewDef {
   name: string;
@@ -39,7 +39,3 @@ export async function createViews(conn: DuckDBConnection, dir: string): Promise<
   return made;
 }
 
-/** The signal columns a run wrote (with or without --equity). */
-export function signalColumns(equity: boolean): readonly Column[] {
-  return equity ? [...SIGNALS.columns, ...EQUITY_COLUMNS] : SIGNALS.columns;
-}
