@@ -146,7 +146,15 @@ let gpu: GpuInfo | undefined;
 export function gpuInfo(): GpuInfo {
   if (gpu) return gpu;
   const n = loadNative();
-  gpu = n.ok ? n.addon.gpuInfo() : { ok: false, reason: `the native kernel, which loads the CUDA engine, is unavailable: ${n.reason}` };
+  if (!n.ok) gpu = { ok: false, reason: `the native kernel, which loads the CUDA engine, is unavailable: ${n.reason}` };
+  else if (typeof n.addon.gpuInfo !== 'function') gpu = { ok: false, reason: `the native kernel ${n.file} has no CUDA loader` };
+  else {
+    try {
+      gpu = n.addon.gpuInfo();
+    } catch (e) {
+      gpu = { ok: false, reason: `the CUDA loader failed: ${(e as Error).message}` };
+    }
+  }
   return gpu;
 }
 
