@@ -3,16 +3,19 @@
 // (naming the flag) exactly as it checks the options of backtest().
 
 import type { Options } from 'yargs';
-import { camel, JOB_OPTIONS, kebab, PARAM_DOCS } from '../config/options.js';
+import { camel, JOB_OPTIONS, kebab, PARAM_DOCS, STRATEGY_PARAM_DOCS } from '../config/options.js';
 import { PROFILES } from '../config/profiles.js';
 import type { ProgressMode } from '../pipeline/progress.js';
 
 const LIST = 'a list a,b,c or a range a:b:step sweeps it';
 
 export function paramOptions(): Record<string, Options> {
-  return Object.fromEntries(
-    Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST}):`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Options]),
-  );
+  return {
+    ...Object.fromEntries(
+      Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST}):`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Options]),
+    ),
+    ...Object.fromEntries(Object.entries(STRATEGY_PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `Supertrend parameters (${LIST}):` } satisfies Options])),
+  };
 }
 
 export function jobOptions(): Record<string, Options> {
@@ -32,7 +35,7 @@ export function optionsFromArgv(argv: Record<string, unknown>): Record<string, u
   const o: Record<string, unknown> = { params: {} };
   const params = o.params as Record<string, unknown>;
   for (const flag of Object.keys(jobOptions())) if (argv[flag] !== undefined) o[camel(flag)] = argv[flag];
-  for (const flag of Object.keys(PARAM_DOCS)) {
+  for (const flag of [...Object.keys(PARAM_DOCS), ...Object.keys(STRATEGY_PARAM_DOCS)]) {
     if (argv[flag] === undefined) continue;
     if (flag === 'profile') o.profile = argv[flag];
     else params[camel(flag)] = argv[flag];

@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import { openDb, sqlIdent, sqlString } from '../data/duckdb.js';
 import type { RunReport } from '../pipeline/run.js';
-import { columnNames, PARAMS } from '../results/schema.js';
 import type { Io } from './io.js';
 
 export function table(headers: string[], rows: unknown[][]): string {
@@ -44,7 +43,7 @@ export async function printRunReport(res: RunReport, io: Io): Promise<void> {
     if (res.sets > 1 && res.outputs.includes('stats')) {
       // show the parameters the grid varies
       const params = file('params.parquet');
-      const cols = columnNames(PARAMS.columns).filter((n) => n !== 'param_id');
+      const cols = (await rows(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${params})`)).map((r) => String(r[0])).filter((n) => n !== 'param_id');
       const [counts = []] = await rows(`SELECT ${cols.map((c) => `count(DISTINCT ${sqlIdent(c)})`).join(', ')} FROM ${params}`);
       const varying = cols.filter((_, i) => Number(counts[i]) > 1);
       const best = await rows(
@@ -62,8 +61,10 @@ export async function printRunReport(res: RunReport, io: Io): Promise<void> {
            FROM ${summary} WHERE trend = '${trend}' ORDER BY Average_Signal ${dir}, symbol LIMIT 10`,
         );
       const headers = ['symbol', 'last bar', 'close', 'Average_Signal', 'direction', 'long alerts', 'short alerts'];
-      const long = await top('DESC', 'LONG');
-      const short = await top('ASC', 'SHORT');
+      // the strongest signals: the ATC's Average_Signal (other strategies have no strength)
+      const atc = (await rows(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${summary})`)).some((r) => r[0] === 'Average_Signal');
+      const long = atc ? await top('DESC', 'LONG') : [];
+      const short = atc ? await top('ASC', 'SHORT') : [];
       if (long.length) io.out(`\nstrongest LONG\n${table(headers, long)}`);
       if (short.length) io.out(`\nstrongest SHORT\n${table(headers, short)}`);
       if (res.outputs.includes('stats')) {

@@ -15,12 +15,17 @@ import { type BacktestParams, DEFAULT_BACKTEST, type Mode, MODES } from '../back
 import { AtcError, ParamError, UsageError } from '../errors.js';
 import { type AtcParams, DEFAULT_PARAMS, MA_TYPES, type ParamsInput, resolveParams, type Robustness, ROBUSTNESS } from './params.js';
 import { type Profile, PROFILES } from './profiles.js';
+import { snake } from '../strategies/tables.js';
+import type { Strategy } from '../strategies/types.js';
 
 export interface ParamSet {
   /** 12 hex digits of sha256(canonical JSON of the parameters) */
   id: string;
+  /** the ATC's parameters (for another strategy its defaults, unused) */
   params: AtcParams;
   trade: BacktestParams;
+  /** absent: the ATC; else the strategy and its parameter values */
+  strategy?: { name: string; values: Readonly<Record<string, number>> };
 }
 
 const TYPE_KEYS = MA_TYPES.map((t) => t.toLowerCase());
@@ -209,8 +214,59 @@ export function expandGrid(spec: GridSpec, profile: Profile = DEFAULT_PARAMS.pro
   return [...sets.values()];
 }
 
-/** The row of a set in params.parquet (results/schema.ts PARAMS). */
+/**
+ * The parameter sets of a strategy other than the ATC: its parameters (camelCase keys, values
+ * as for any parameter) and the trading rule (mode, feeBps, slippageBps), their Cartesian
+ * product in that order (the last varies fastest), duplicates removed. `flag` names a key in
+ * errors. The id hashes the strategy's name, its source (a user module's file) and the values.
+ */
+export function expandStrategyGrid(strategy: Strategy, spec: Readonly<Record<string, GridValue>>, flag: (key: string) => string = (k) => k): ParamSet[] {
+  const trading = ['mode', 'feeBps', 'slippageBps'];
+  const names = [...strategy.params.map((p) => p.name), ...trading];
+  for (const k of Object.keys(spec)) if (!names.includes(k)) throw new UsageError(`${flag(k)} is not a parameter of strategy ${strategy.name} (parameters: ${names.join(', ')})`);
+  const dims = names.map((name) => {
+    const v = spec[name];
+    const p = strategy.params.find((x) => x.name === name);
+    let values: unknown[];
+    if (v === undefined) values = [p ? p.default : (DEFAULT_BACKTEST as unknown as Record<string, unknown>)[name]];
+    else if (name === 'mode') values = choices<Mode>(flag(name), v, MODES);
+    else values = numbers(flag(name), v);
+    return { name, values: [...new Set(values)] };
+  });
+  const total = dims.reduce((n, d) => n * d.values.length, 1);
+  if (total > MAX_SETS) throw new AtcError('ATC_ERR_USAGE', `the grid has ${total} parameter sets; at most ${MAX_SETS} are allowed`);
+  const sets = new Map<string, ParamSet>();
+  for (let i = 0; i < total; i++) {
+    let r = i;
+    const pick: Record<string, unknown> = {};
+    for (let d = dims.length - 1; d >= 0; d--) {
+      const dim = dims[d] as { name: string; values: unknown[] };
+      pick[dim.name] = dim.values[r % dim.values.length];
+      r = Math.floor(r / dim.values.length);
+    }
+    const values: Record<string, number> = {};
+    for (const p of strategy.params) {
+      const x = pick[p.name] as number;
+      if (!(Number.isFinite(x) && x >= p.min && x <= p.max && (!p.integer || Number.isInteger(x)))) {
+        throw new ParamError(p.name, `${strategy.name}: ${p.name} must be ${p.integer ? 'an integer' : 'a number'} in [${p.min}, ${p.max}], got ${x}`);
+      }
+      values[p.name] = x;
+    }
+    const trade = resolveTrade({ mode: pick.mode as Mode, feeBps: pick.feeBps as number, slippageBps: pick.slippageBps as number });
+    const canon = JSON.stringify({ strategy: strategy.name, ...(strategy.sourceHash ? { source: strategy.sourceHash } : {}), values, mode: trade.mode, feeBps: trade.feeBps, slippageBps: trade.slippageBps });
+    const id = createHash('sha256').update(canon).digest('hex').slice(0, 12);
+    if (!sets.has(id)) sets.set(id, { id, params: { ...DEFAULT_PARAMS }, trade, strategy: { name: strategy.name, values } });
+  }
+  return [...sets.values()];
+}
+
+/** The row of a set in params.parquet (results/schema.ts PARAMS, or strategies/tables.ts). */
 export function paramRow(s: ParamSet): Record<string, unknown> {
+  if (s.strategy) {
+    const row: Record<string, unknown> = { param_id: s.id, strategy: s.strategy.name, mode: s.trade.mode, fee_bps: s.trade.feeBps, slippage_bps: s.trade.slippageBps };
+    for (const [k, v] of Object.entries(s.strategy.values)) row[snake(k)] = v;
+    return row;
+  }
   const p = s.params;
   const row: Record<string, unknown> = {
     param_id: s.id,

@@ -11,9 +11,13 @@ import { AtcError, UsageError } from '../errors.js';
 import { defaultWorkers } from '../pool/pool.js';
 import { DEFAULT_OUTPUTS, OUTPUTS, type OutputKind } from '../results/outputs.js';
 import { BAD_ROW_POLICIES, type BadRowPolicy } from '../stages/load/index.js';
-import { expandGrid, GRID_KEYS, type GridKey, type GridSpec, type GridValue, type ParamSet } from './grid.js';
+import { expandGrid, expandStrategyGrid, GRID_KEYS, type GridKey, type GridSpec, type GridValue, type ParamSet } from './grid.js';
 import { DEFAULT_PARAMS, MA_TYPES, ROBUSTNESS } from './params.js';
 import { type Profile, PROFILES } from './profiles.js';
+import { type StrategySpec, STRATEGIES, strategyOf } from '../strategies/registry.js';
+import { DEFAULT_SIGNAL_COL } from '../strategies/signal/index.js';
+import { SUPERTREND } from '../strategies/supertrend/index.js';
+import type { Strategy } from '../strategies/types.js';
 
 /** kebab-case flag -> camelCase option (`chunk-bars` -> `chunkBars`). */
 export const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -34,6 +38,8 @@ interface OptionSpec {
 
 /** The job options besides the parameters, keyed by option name (flags are their kebab-case). */
 export const JOB_OPTIONS = {
+  strategy: { kind: 'choice', default: 'atc', choices: STRATEGIES, describe: `what computes the trading direction: ${STRATEGIES.join('|')} [atc]` },
+  signalCol: { kind: 'string', default: DEFAULT_SIGNAL_COL, describe: `--strategy signal: the column of precomputed directions (+1/-1/0; NULL holds) [${DEFAULT_SIGNAL_COL}]` },
   data: { kind: 'string', describe: 'Parquet file, directory or glob with symbol, ts, close (sorted by symbol, ts) [the embedded sample]' },
   out: { kind: 'string', default: 'atc-out', describe: 'output directory [atc-out]' },
   outputs: { kind: 'outputs', default: DEFAULT_OUTPUTS, describe: `what to write, comma-separated: ${OUTPUTS.join(',')} [${DEFAULT_OUTPUTS.join(',')}]` },
@@ -74,6 +80,9 @@ export const PARAM_DOCS: Record<GridKey | 'profile', string> = {
   'fee-bps': 'fee per unit of position change, basis points [0]',
   'slippage-bps': 'slippage per unit of position change, basis points [0]',
 };
+
+/** Parameter flags of the built-in strategies other than the ATC (kebab-case), with their docs. */
+export const STRATEGY_PARAM_DOCS: Record<string, string> = Object.fromEntries(SUPERTREND.params.map((p) => [kebab(p.name), `--strategy supertrend: ${p.doc}`]));
 
 /** The options of `backtest()`: the same concepts and defaults as `atc run`. */
 export interface JobOptions {
@@ -122,7 +131,7 @@ export function readPipeline(path: string): { options: Record<string, unknown>; 
   for (const [k, v] of Object.entries(flat)) {
     const key = camel(k);
     if (k === 'profile') options.profile = v;
-    else if ((GRID_KEYS as readonly string[]).includes(k)) params[key] = v;
+    else if ((GRID_KEYS as readonly string[]).includes(k) || k in STRATEGY_PARAM_DOCS) params[key] = v;
     else if (key in JOB_OPTIONS && key !== 'pipeline') options[key] = k === 'outputs' && Array.isArray(v) ? v.join(',') : v;
     else throw new UsageError(`--pipeline ${path}: unknown key "${k}" (keys are the flag names of \`atc run --help\`)`);
   }
@@ -132,6 +141,9 @@ export function readPipeline(path: string): { options: Record<string, unknown>; 
 /** A job's options resolved: defaults applied, values checked, the grid expanded. */
 export interface ResolvedJob {
   data: string | undefined;
+  /** the strategy (absent: the ATC) and how a worker rebuilds it */
+  strategy: Strategy | undefined;
+  strategySpec: StrategySpec;
   sets: ParamSet[];
   engine: EngineRequest;
   workers: number;
@@ -200,22 +212,33 @@ export function resolveJob(input: Record<string, unknown>, style: Style): Resolv
   const get = (k: string): unknown => input[k] ?? file.options[k];
   const params = input.params ?? {};
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new UsageError(`${label('params', style)} must be an object of parameter values`);
-  const spec: GridSpec = {};
-  for (const [k, v] of Object.entries({ ...file.params, ...(params as Record<string, unknown>) })) {
-    if (v === undefined) continue;
-    const key = PARAM_KEYS.get(k);
-    if (!key) throw new UsageError(`${style === 'flags' ? `--${k}` : `options.params.${k}`} is not a parameter (parameters: ${[...PARAM_KEYS.keys()].join(', ')})`);
-    spec[key] = v as GridValue;
-  }
-  const profile = (get('profile') ?? DEFAULT_PARAMS.profile) as Profile;
-  if (!PROFILES.includes(profile)) throw new UsageError(`${label('profile', style)} must be one of ${PROFILES.join('|')}, got ${String(profile)}`);
   const o = Object.fromEntries((Object.keys(JOB_OPTIONS) as JobOptionKey[]).map((k) => [k, optionValue(k, get(k), style)])) as Record<JobOptionKey, unknown>;
+  const strategySpec: StrategySpec = { name: o.strategy as string, ...(o.strategy === 'signal' ? { signalCol: o.signalCol as string } : {}) };
+  const strategy = strategyOf(strategySpec);
+  const given = Object.entries({ ...file.params, ...(params as Record<string, unknown>) }).filter(([, v]) => v !== undefined) as [string, GridValue][];
+  const paramLabel = (k: string): string => (style === 'flags' ? `--${kebab(k)}` : `options.params.${k}`);
+  let sets: ParamSet[];
+  if (strategy) {
+    if (get('profile') !== undefined) throw new UsageError(`${label('profile', style)} is an ATC option; strategy ${strategy.name} has none`);
+    sets = expandStrategyGrid(strategy, Object.fromEntries(given), paramLabel);
+  } else {
+    const spec: GridSpec = {};
+    for (const [k, v] of given) {
+      const key = PARAM_KEYS.get(k);
+      if (!key) throw new UsageError(`${paramLabel(k)} is not a parameter of the ATC (parameters: ${[...PARAM_KEYS.keys()].join(', ')})`);
+      spec[key] = v;
+    }
+    const profile = (get('profile') ?? DEFAULT_PARAMS.profile) as Profile;
+    if (!PROFILES.includes(profile)) throw new UsageError(`${label('profile', style)} must be one of ${PROFILES.join('|')}, got ${String(profile)}`);
+    sets = expandGrid(spec, profile);
+  }
   const outputs = o.outputs as OutputKind[];
   if (o.equity && !outputs.includes('signals')) throw new UsageError(`${label('equity', style)} adds columns to signals: add signals to ${label('outputs', style)}`);
-  const sets = expandGrid(spec, profile);
   if (sets.length === 0) throw new AtcError('ATC_ERR_USAGE', 'no parameter sets to run');
   return {
     data: o.data as string | undefined,
+    strategy,
+    strategySpec,
     sets,
     engine: o.engine as EngineRequest,
     workers: o.workers as number,

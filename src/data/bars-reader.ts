@@ -29,6 +29,9 @@ export interface BarChunk {
   tsNull: Uint8Array | null;
   /** 1 where close is NULL (null when there is none) */
   closeNull: Uint8Array | null;
+  /** ReadOptions.columns, in order, and their NULL masks */
+  inputs: Float64Array[];
+  inputNulls: (Uint8Array | null)[];
 }
 
 export const NULL_CODE = 0xffffffff;
@@ -78,7 +81,7 @@ function nullMask(vec: duckdb.Vector, n: number): Uint8Array | null {
   return m;
 }
 
-function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4): BarChunk {
+function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4, nInputs: number): BarChunk {
   const n = chunk.rowCount;
   const vs = duckdb.data_chunk_get_vector(chunk.chunk, 0);
   const vt = duckdb.data_chunk_get_vector(chunk.chunk, 1);
@@ -90,10 +93,20 @@ function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4): BarChunk {
   if (symNull) for (let i = 0; i < n; i++) if (symNull[i]) sym[i] = NULL_CODE;
   const rt = duckdb.vector_get_data(vt, n * 8);
   const rc = duckdb.vector_get_data(vc, n * 8);
-  return { n, sym, ts: new Float64Array(rt.buffer, rt.byteOffset, n), close: new Float64Array(rc.buffer, rc.byteOffset, n), tsNull: nullMask(vt, n), closeNull: nullMask(vc, n) };
+  const inputs: Float64Array[] = [];
+  const inputNulls: (Uint8Array | null)[] = [];
+  for (let k = 0; k < nInputs; k++) {
+    const v = duckdb.data_chunk_get_vector(chunk.chunk, 3 + k);
+    const r = duckdb.vector_get_data(v, n * 8);
+    inputs.push(new Float64Array(r.buffer, r.byteOffset, n));
+    inputNulls.push(nullMask(v, n));
+  }
+  return { n, sym, ts: new Float64Array(rt.buffer, rt.byteOffset, n), close: new Float64Array(rc.buffer, rc.byteOffset, n), tsNull: nullMask(vt, n), closeNull: nullMask(vc, n), inputs, inputNulls };
 }
 
 export interface ReadOptions {
+  /** numeric columns to read besides close (a strategy's inputs), as BarChunk.inputs */
+  columns?: readonly string[];
   /** per symbol index: 1 = not needed (finished by an earlier run); ranges of such symbols are not read */
   done?: Uint8Array;
   /** 'file': the whole source in file order, as it is (to inspect it) */
@@ -114,9 +127,10 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
   if (symbols.length === 0 && index.nullSymbolRows === 0) return;
   const typeName = `atc_sym_${process.pid}_${++typeSeq}`;
   const width = enumWidth(Math.max(1, symbols.length));
+  const columns = opts.columns ?? [];
   const conns = [await db.connect(), await db.connect()];
   const select = (where: string, order = '') =>
-    `SELECT CAST(${src.symbolSql} AS ${typeName}) AS s, CAST(${src.tsSql} AS DOUBLE) AS t, ${src.closeSql} AS c FROM ${src.relation} ${where ? `WHERE ${where}` : ''} ${order}`;
+    `SELECT CAST(${src.symbolSql} AS ${typeName}) AS s, CAST(${src.tsSql} AS DOUBLE) AS t, ${src.closeSql} AS c${columns.map((c, k) => `, ${src.columnSql(c)} AS i${k}`).join('')} FROM ${src.relation} ${where ? `WHERE ${where}` : ''} ${order}`;
   let got = 0;
   let expected = 0;
   let exact = true; // false once a range is read filtered by ts: its row count is not known here
@@ -128,7 +142,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         const ch = await res.fetchChunk();
         if (!ch || ch.rowCount === 0) break;
         got += ch.rowCount;
-        yield toBarChunk(ch, width);
+        yield toBarChunk(ch, width, columns.length);
       }
     };
     if (opts.order === 'file') {
@@ -169,7 +183,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         for (let c = 0; c < res.chunkCount; c++) {
           const ch = res.getChunk(c);
           got += ch.rowCount;
-          yield toBarChunk(ch, width);
+          yield toBarChunk(ch, width, columns.length);
         }
         res = undefined;
         collectNative();

@@ -22,6 +22,8 @@ export interface BarSource {
   tsNullSql: string;
   /** SQL giving close as DOUBLE */
   closeSql: string;
+  /** SQL giving another numeric input column (a strategy's high, low, signal...) as DOUBLE */
+  columnSql: (name: string) => string;
   symbolSql: string;
   /** the Parquet row-group statistics show rows grouped by symbol in ascending order across
    *  row groups and files: symbol ranges can be read with filter pushdown, in file order.
@@ -32,7 +34,7 @@ export interface BarSource {
 
 /** The bars of a DuckDB table (symbol, t as µs, close) in file order, standing for `src`. */
 export function tableSource(src: BarSource, table: string): BarSource {
-  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
+  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', columnSql: (n) => sqlIdent(n), symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
 }
 
 function listParquet(dir: string): string[] {
@@ -62,8 +64,8 @@ export function resolveFiles(spec: string): { files: string[]; glob: boolean } {
 const TIME_TYPES = /^(TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE|DATE)$/;
 const NUMERIC_TYPES = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT)$/;
 
-/** Open a Parquet source and check its schema. */
-export async function openBarSource(conn: DuckDBConnection, spec: string): Promise<BarSource> {
+/** Open a Parquet source and check its schema: symbol, ts, close and the `inputs` a strategy reads. */
+export async function openBarSource(conn: DuckDBConnection, spec: string, inputs: readonly string[] = []): Promise<BarSource> {
   const resolved = resolveFiles(spec);
   let files = resolved.files;
   if (resolved.glob) {
@@ -104,14 +106,14 @@ export async function openBarSource(conn: DuckDBConnection, spec: string): Promi
       { file: spec },
     );
   }
-  if (!NUMERIC_TYPES.test(close.type)) {
-    throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "close" is ${close.type}, expected a number`, { file: spec });
+  for (const c of [close, ...inputs.filter((n) => n !== 'close').map(find)]) {
+    if (!NUMERIC_TYPES.test(c.type)) throw new DataError('ATC_ERR_COLUMN_TYPE', `${spec}: column "${c.name}" is ${c.type}, expected a number`, { file: spec });
   }
   let sorted: Promise<boolean> | undefined;
   const symbolSorted = (): Promise<boolean> => (sorted ??= rowGroupsAscend(conn, files));
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
   const tsAfterSql = (us: number): string => (ts.type === 'TIMESTAMP' ? `${sqlIdent('ts')} > make_timestamp(${us})` : `${tsSql} > ${us}`);
-  return { spec, files, relation, tsSql, tsAfterSql, tsNullSql: `${sqlIdent('ts')} IS NULL`, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
+  return { spec, files, relation, tsSql, tsAfterSql, tsNullSql: `${sqlIdent('ts')} IS NULL`, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, columnSql: (n) => `CAST(${sqlIdent(n)} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
 }
 
 /** True when, in file order, every row group's symbols are at or after the previous group's. */

@@ -30,10 +30,14 @@ import { checkState, freshStates, initPayload, statePayload, writeStateHeader } 
 export interface JobSet {
   params: AtcParams;
   trade: BacktestParams;
+  /** a strategy other than the ATC: its parameter values */
+  values?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface JobRequest {
   closes: Float64Array;
+  /** the strategy's other input columns, indexed like closes */
+  inputs?: Readonly<Record<string, Float64Array>> | undefined;
   offsets: Uint32Array;
   ts: Float64Array;
   states?: Uint8Array | undefined;
@@ -48,17 +52,21 @@ export interface JobRequest {
   trades?: boolean;
 }
 
-export interface JobKernel {
-  readonly engine: EngineName;
-  readonly sets: readonly JobSet[];
-  readonly plans: readonly Plan[];
+/** What a kernel worker runs: a job of any strategy (the ATC's below, others strategies/direct-job.ts). */
+export interface TaskKernel {
   /** bytes of the state records of one series (all sets) */
   readonly recordBytes: number;
-  readonly recordOffsets: readonly number[];
   /** Runs the job; returns the closed trades when asked. `symbols` only names series in errors. */
   run(req: JobRequest, symbols?: readonly string[]): Float64Array | undefined;
   /** Fresh state records for n series. */
   freshStates(n: number): Uint8Array;
+}
+
+export interface JobKernel extends TaskKernel {
+  readonly engine: EngineName;
+  readonly sets: readonly JobSet[];
+  readonly plans: readonly Plan[];
+  readonly recordOffsets: readonly number[];
 }
 
 export function createJobKernel(sets: readonly JobSet[], engine: EngineName, opts: { simdPath?: string | undefined } = {}): JobKernel {
@@ -164,7 +172,6 @@ function tsJob(sets: readonly JobSet[], plans: readonly Plan[], recordBytes: num
 
   const out = req.out ?? allocOutputs(end);
   const trades: number[] = [];
-  const limb = new Float64Array(4);
   for (let p = 0; p < np; p++) {
     const plan = plans[p] as Plan;
     const trade = (sets[p] as JobSet).trade;
@@ -199,41 +206,51 @@ function tsJob(sets: readonly JobSet[], plans: readonly Plan[], recordBytes: num
         req.alerts[k * 2] = lo;
         req.alerts[k * 2 + 1] = sh;
       }
-      const acct = accounts.subarray(k * ACCT_SIZE, (k + 1) * ACCT_SIZE);
-      const first = bars[s] as number;
-      accountBars(
-        acct,
-        trade,
-        out.direction,
-        closes,
-        ts,
-        from,
-        to,
-        (t) => {
-          if (req.trades) trades.push(s, p, t.side, t.entryTs, t.entryPrice, t.exitTs as number, t.exitPrice as number, t.barsHeld, t.return);
-        },
-        (j, held, heldPrev, ret, equity) => {
-          if (req.extra && req.out) {
-            const st = req.out.stride;
-            req.extra[j] = held;
-            req.extra[st + j] = ret;
-            req.extra[2 * st + j] = equity;
-          }
-          if (pf && first + (j - from) > 0) {
-            const u = pf.uIndex[j] as number;
-            const o = (p * pf.nU + u) * PORT_FIELDS;
-            splitReturn(ret, limb);
-            for (let f = 0; f < 4; f++) pf.sums[o + f] = (pf.sums[o + f] as number) + (limb[f] as number);
-            pf.sums[o + 4] = (pf.sums[o + 4] as number) + held;
-            pf.sums[o + 5] = (pf.sums[o + 5] as number) + Math.abs(held);
-            pf.sums[o + 6] = (pf.sums[o + 6] as number) + Math.abs(held - heldPrev);
-            if (p === 0) pf.counts[u] = (pf.counts[u] as number) + 1;
-          }
-        },
-      );
+      accountSeries(req, s, p, np, trade, out.direction, bars[s] as number, trades);
     }
   }
   return req.trades ? Float64Array.from(trades) : undefined;
+}
+
+/** The accounting of series s under set p (of np) from its direction plane, as the native
+ *  kernel does it: the account advanced in place, trades appended (when asked), the extra
+ *  planes and portfolio sums written. `first` is the series' bars before this block. */
+export function accountSeries(req: JobRequest, s: number, p: number, np: number, trade: BacktestParams, direction: Int8Array, first: number, trades: number[]): void {
+  const from = req.offsets[s] as number;
+  const to = req.offsets[s + 1] as number;
+  const k = s * np + p;
+  const pf = req.portfolio;
+  const limb = new Float64Array(4);
+  accountBars(
+    req.accounts.subarray(k * ACCT_SIZE, (k + 1) * ACCT_SIZE),
+    trade,
+    direction,
+    req.closes,
+    req.ts,
+    from,
+    to,
+    (t) => {
+      if (req.trades) trades.push(s, p, t.side, t.entryTs, t.entryPrice, t.exitTs as number, t.exitPrice as number, t.barsHeld, t.return);
+    },
+    (j, held, heldPrev, ret, equity) => {
+      if (req.extra && req.out) {
+        const st = req.out.stride;
+        req.extra[j] = held;
+        req.extra[st + j] = ret;
+        req.extra[2 * st + j] = equity;
+      }
+      if (pf && first + (j - from) > 0) {
+        const u = pf.uIndex[j] as number;
+        const o = (p * pf.nU + u) * PORT_FIELDS;
+        splitReturn(ret, limb);
+        for (let f = 0; f < 4; f++) pf.sums[o + f] = (pf.sums[o + f] as number) + (limb[f] as number);
+        pf.sums[o + 4] = (pf.sums[o + 4] as number) + held;
+        pf.sums[o + 5] = (pf.sums[o + 5] as number) + Math.abs(held);
+        pf.sums[o + 6] = (pf.sums[o + 6] as number) + Math.abs(held - heldPrev);
+        if (p === 0) pf.counts[u] = (pf.counts[u] as number) + 1;
+      }
+    },
+  );
 }
 
 /** Per-set views of a job result, for tests and the pipeline. */

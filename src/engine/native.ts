@@ -42,6 +42,28 @@ export interface NativeAddon {
   layouts(): Record<string, number>;
   /** kernels/node/src/supertrend.rs: a Supertrend batch (src/strategies/supertrend/kernel.ts). */
   supertrend(spec: NativeSupertrend): void;
+  /** kernels/node/src/direct.rs: a direction plane backtested (src/strategies/direct-job.ts). */
+  account(spec: NativeAccount): Float64Array | undefined;
+}
+
+export interface NativeAccount {
+  closes: Float64Array;
+  offsets: Uint32Array;
+  ts: Float64Array;
+  direction: Int8Array;
+  set: number;
+  nSets: number;
+  mode: number;
+  feeBps: number;
+  slippageBps: number;
+  accounts: Float64Array;
+  extra?: Float64Array | undefined;
+  stride?: number | undefined;
+  uIndex?: Uint32Array | undefined;
+  nU?: number | undefined;
+  sums?: Float64Array | undefined;
+  counts?: Float64Array | undefined;
+  trades: boolean;
 }
 
 export interface NativeSupertrend {

@@ -12,7 +12,8 @@ import { sqlIdent, sqlString } from '../data/duckdb.js';
 import { type Row, RowsWriter, writeRows } from '../data/rows-writer.js';
 import type { OutputKind } from '../results/outputs.js';
 import type { RunDir } from '../results/run-dir.js';
-import { type Column, columnNames, emptyRelation, PARAMS, PARQUET_OPTIONS, PORTFOLIO, PORTFOLIO_PART, PORTFOLIO_STATS, REJECTS, STATS, STATS_PART, SUMMARY, TRADES } from '../results/schema.js';
+import { type StrategyTables } from '../strategies/tables.js';
+import { type Column, columnNames, emptyRelation, PARQUET_OPTIONS, PORTFOLIO, PORTFOLIO_PART, PORTFOLIO_STATS, REJECTS, STATS, STATS_PART, TRADES } from '../results/schema.js';
 
 export interface Totals {
   symbols: number;
@@ -47,13 +48,15 @@ export async function finalizeRun(
     capital: number;
     /** SELECTs of summary and stats part rows answered by the cache (not committed as parts) */
     cached?: { summary: string[]; stats: string[] };
+    /** the strategy's summary and params tables */
+    tables: StrategyTables;
   },
   spare?: DuckDBConnection,
 ): Promise<Totals> {
   const dir = rd.dir;
   const has = (k: OutputKind): boolean => o.outputs.includes(k);
   const withCached = (rel: string, sqls: string[] = []) => (sqls.length === 0 ? rel : `(SELECT * FROM ${rel} UNION ALL ${sqls.map((q) => `(${q})`).join(' UNION ALL ')})`);
-  const summary = withCached(parts(rd, 'parts/summary', SUMMARY.columns), o.cached?.summary);
+  const summary = withCached(parts(rd, 'parts/summary', o.tables.summary.columns), o.cached?.summary);
   const stats = withCached(parts(rd, 'parts/stats', STATS_PART.columns), o.cached?.stats);
 
   // the tables are independent: written two at a time, on `conn` and `spare`
@@ -63,7 +66,7 @@ export async function finalizeRun(
   if (has('trades')) tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'parts/trades', TRADES.columns)} ORDER BY symbol, param_id, entry_ts`, join(dir, 'trades.parquet')));
   if (has('portfolio')) tasks.push((c) => finalizePortfolio(c, rd, o.sets, o.capital, summary, stats));
   tasks.push(async (c) => {
-    await writeRows(c, PARAMS.columns, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
+    await writeRows(c, o.tables.params.columns, o.sets.map(paramRow), join(dir, '.params.parquet.tmp'));
     renameSync(join(dir, '.params.parquet.tmp'), join(dir, 'params.parquet'));
   });
   tasks.push((c) => copyTo(c, `SELECT * FROM ${parts(rd, 'rejects', REJECTS.columns)} ORDER BY symbol NULLS FIRST, ts NULLS FIRST`, join(dir, 'rejects.parquet')));

@@ -15,6 +15,7 @@ import type { KernelPool } from '../pool/pool.js';
 import type { KernelResult } from '../pool/task.js';
 import type { Dispatcher } from '../stages/execute/index.js';
 import { type Batch, type BadRowPolicy, loadBatches } from '../stages/load/index.js';
+import type { StrategyInput } from '../strategies/types.js';
 
 export interface PassInput {
   db: Db;
@@ -32,6 +33,8 @@ export interface PassInput {
   dispatcher: Dispatcher;
   /** one finished batch (called one at a time) */
   consume: (batch: Batch, r: KernelResult) => Promise<void>;
+  /** the strategy's input columns besides close */
+  inputs?: readonly StrategyInput[] | undefined;
   /** consume batches in source order (symbol order) rather than as their kernels finish */
   ordered?: boolean;
   signal?: AbortSignal | undefined;
@@ -59,7 +62,7 @@ export async function runPass(p: PassInput): Promise<number> {
     }
     read = { ...index, rows, totalRows: rows.reduce((a, b) => a + b, 0) + index.nullSymbolRows };
   }
-  const batches = loadBatches(readBars(p.db, p.src, read, { done: p.done, ...(after ? { after } : {}) }), {
+  const batches = loadBatches(readBars(p.db, p.src, read, { done: p.done, columns: (p.inputs ?? []).map((c) => c.name), ...(after ? { after } : {}) }), {
     symbols: index.symbols,
     minBars: p.minBars,
     file: p.file,
@@ -69,6 +72,7 @@ export async function runPass(p: PassInput): Promise<number> {
     done: p.done,
     continueFrom,
     expectedRows: index.rows,
+    inputs: p.inputs,
   });
   try {
     for await (const batch of batches) {

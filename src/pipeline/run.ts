@@ -38,6 +38,7 @@ import { runPass } from './pass.js';
 import { Progress, type ProgressEvent } from './progress.js';
 import { openRun } from './resume.js';
 import { COUNT_KEYS, writeRunJson } from './run-json.js';
+import { tablesOf } from '../strategies/tables.js';
 
 export type { CacheReport };
 
@@ -92,6 +93,11 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   const t0 = performance.now();
   if (o.sets.length === 0) throw new UsageError('no parameter sets to run');
   if (new Set(o.sets.map((s) => s.params.profile)).size > 1) throw new UsageError('every parameter set of a run must use the same profile');
+  const strategy = o.strategy;
+  if (o.sets.some((s) => s.strategy?.name !== strategy?.name)) throw new UsageError(`every parameter set of a run must be of its strategy (${strategy?.name ?? 'atc'})`);
+  // the strategy's input columns besides close, in the slots and in the reads
+  const inputs = (strategy?.inputs ?? []).filter((c) => c.name !== 'close');
+  const tables = tablesOf(strategy);
   if (o.equity && !o.outputs.includes('signals')) throw new UsageError('--equity adds columns to signals: add signals to --outputs');
   if (o.signal?.aborted) throw new AbortError(o.signal.reason);
   // The symbol count is not known yet, so `auto` keeps the CPU engines here (select.ts): the
@@ -102,9 +108,11 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   let cache: CachePhase | undefined;
   let dir: RunDir | undefined;
   // opened first: an unusable cache is an error before anything is written
-  let store = o.cache ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
+  // The cache holds the ATC's results only, for now: another strategy computes every symbol.
+  if (strategy && o.cache) o.log(`strategy ${strategy.name}: the result cache is not used (it holds ATC results only)`);
+  let store = o.cache && !strategy ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
   try {
-    const src = await openBarSource(db.conn, o.data);
+    const src = await openBarSource(db.conn, o.data, inputs.map((c) => c.name));
     const rd = (dir = openRun(o.out, src, o, o.overwrite));
     const groupSize = o.outputs.includes('signals') ? 1 : Math.max(1, o.groupSize ?? GROUP_SIZE);
     const groups: ParamSet[][] = [];
@@ -142,7 +150,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const index = cache?.index ?? (await indexSource(db.conn, src));
     if (index.totalRows === 0) throw new DataError('ATC_ERR_NO_BARS', `${o.data}: the source has no rows`, { file: o.data });
     const symbols = index.symbols;
-    const minBars = Math.max(...o.sets.map((s) => minimumBars(s.params)));
+    const minBars = Math.max(...o.sets.map((s) => (strategy ? strategy.minimumBars(s.strategy?.values ?? {}) : minimumBars(s.params))));
     const progress = new Progress(
       { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
       (e) => o.onProgress?.(e),
@@ -150,8 +158,11 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     );
     // started when some symbol needs computing (a run answered by the cache needs no workers)
     const getPool = (): KernelPool =>
-      (pool ??= new KernelPool({ engine: engine.engine, simdPath: o.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity }));
-    const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity) : undefined;
+      (pool ??= new KernelPool(
+        { engine: engine.engine, simdPath: o.simdPath, strategy: o.strategySpec },
+        { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity, inputs: inputs.map((c) => c.name) },
+      ));
+    const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity, tables) : undefined;
     const wconn = await db.connect();
     const wants: TaskWants = { trades: o.outputs.includes('trades'), portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
     const cachedRows = { summary: [] as string[], stats: [] as string[] };
@@ -162,8 +173,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       report.resumedSymbols += doneSet.size;
       if (doneSet.size === symbols.length) continue;
       const done = Uint8Array.from(symbols, (s) => (doneSet.has(s) ? 1 : 0));
-      const jobSets: JobSet[] = sets.map((s) => ({ params: s.params, trade: s.trade }));
-      const stateBytes = sets.map((s) => createPlan(s.params).stateBytes);
+      const jobSets: JobSet[] = sets.map((s) => ({ params: s.params, trade: s.trade, ...(s.strategy ? { values: s.strategy.values } : {}) }));
+      const stateBytes = sets.map((s) => (strategy ? strategy.kernel(s.strategy?.values ?? {}, 'ts').stateBytes : createPlan(s.params).stateBytes));
       const persister = new ResultsPersister({
         rd,
         conn: wconn,
@@ -175,6 +186,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
         rejects: g === 0,
         minSignal: o.minSignal,
         capital: o.capital,
+        tables,
         checkpointMs: o.checkpointSecs * 1000,
         onCommit: (n, bars) => {
           report.commits++;
@@ -200,6 +212,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
             minBars,
             done,
             continueFrom: start.continueFrom,
+            inputs,
             dispatcher,
             consume: (batch, r) => persister.persist(batch, r),
             signal: o.signal,
@@ -216,7 +229,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     progress.finish();
     await cache?.finish();
     if (cache) report.cache = cache.report;
-    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows }, await db.connect());
+    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, await db.connect());
     Object.assign(report, totals);
     if (totals.symbols === 0) {
       throw new DataError('ATC_ERR_NO_BARS', `${o.data}: no symbol has bars to compute: every row or symbol was rejected (${totals.rejects} rejects, see ${join(o.out, 'rejects.parquet')})`, { file: o.data });

@@ -18,8 +18,8 @@ export class KernelPool {
   private readonly piscina: Piscina<KernelTask, KernelResult>;
   private closed = false;
 
-  constructor(init: Omit<WorkerInit, 'slots'>, opts: { workers: number; slots: number; capacity: number; extra?: boolean; workerFile?: string }) {
-    const shared = Array.from({ length: opts.slots }, () => createSharedSlot(opts.capacity, opts.extra));
+  constructor(init: Omit<WorkerInit, 'slots'>, opts: { workers: number; slots: number; capacity: number; extra?: boolean; inputs?: readonly string[]; workerFile?: string }) {
+    const shared = Array.from({ length: opts.slots }, () => createSharedSlot(opts.capacity, opts.extra, opts.inputs));
     this.slots = shared.map(attachSlot);
     this.free = this.slots.map((s) => s.index);
     this.piscina = new Piscina<KernelTask, KernelResult>({

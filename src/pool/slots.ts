@@ -16,6 +16,9 @@ export interface SharedSlot {
   alerts: SharedArrayBuffer;
   /** position, strategy return, equity per bar (only when signals carry equity columns) */
   extra?: SharedArrayBuffer;
+  /** the strategy's input columns besides close, a plane of `capacity` each */
+  inputNames: string[];
+  inputs: SharedArrayBuffer;
 }
 
 export interface Slot {
@@ -29,15 +32,19 @@ export interface Slot {
   out: Outputs;
   /** EXTRA_PLANES planes of `capacity`, or empty */
   extra: Float64Array;
+  /** the strategy's input columns besides close, by name */
+  inputs: Record<string, Float64Array>;
 }
 
 /** Bytes of one slot of `capacity` bars. */
-export function slotBytes(capacity: number, extra = false): number {
-  return capacity * (8 + 8 + 4 + N_FLOAT_COLUMNS * 8 + 1 + 1 + (extra ? EXTRA_PLANES * 8 : 0)) + 4;
+export function slotBytes(capacity: number, extra = false, inputs = 0): number {
+  return capacity * (8 + 8 + 4 + N_FLOAT_COLUMNS * 8 + 1 + 1 + (extra ? EXTRA_PLANES * 8 : 0) + inputs * 8) + 4;
 }
 
-export function createSharedSlot(capacity: number, extra = false): SharedSlot {
+export function createSharedSlot(capacity: number, extra = false, inputNames: readonly string[] = []): SharedSlot {
   return {
+    inputNames: [...inputNames],
+    inputs: new SharedArrayBuffer(inputNames.length * capacity * 8),
     ...(extra ? { extra: new SharedArrayBuffer(EXTRA_PLANES * capacity * 8) } : {}),
     capacity,
     ts: new SharedArrayBuffer(capacity * 8),
@@ -63,5 +70,6 @@ export function attachSlot(s: SharedSlot, index: number): Slot {
       alerts: new Int8Array(s.alerts),
     },
     extra: s.extra ? new Float64Array(s.extra) : new Float64Array(0),
+    inputs: Object.fromEntries(s.inputNames.map((name, k) => [name, new Float64Array(s.inputs, k * s.capacity * 8, s.capacity)])),
   };
 }

@@ -2,10 +2,13 @@
 
 import type { JobSet } from '../engine/job.js';
 import type { EngineName } from '../engine/select.js';
+import type { StrategySpec } from '../strategies/registry.js';
 import type { SharedSlot } from './slots.js';
 
 export interface WorkerInit {
   engine: EngineName;
+  /** the run's strategy (absent: the ATC) */
+  strategy?: StrategySpec | undefined;
   simdPath?: string | undefined;
   slots: SharedSlot[];
 }

@@ -6,21 +6,26 @@ import { workerData } from 'piscina';
 import { ACCT_SIZE, freshAccount } from '../backtest/accounting.js';
 import { PORT_FIELDS, timestampSlots } from '../backtest/portfolio.js';
 import { LAST_FIELDS } from '../engine/batch.js';
-import { createJobKernel, type JobKernel } from '../engine/job.js';
+import { createJobKernel, type TaskKernel } from '../engine/job.js';
+import { createDirectJob } from '../strategies/direct-job.js';
+import { strategyOf } from '../strategies/registry.js';
 import { isAtcError, SeriesError } from '../errors.js';
 import { attachSlot } from './slots.js';
 import type { KernelResult, KernelTask, WorkerInit } from './task.js';
 
 const init = workerData as WorkerInit;
 const slots = init.slots.map(attachSlot);
-const kernels = new Map<number, JobKernel>();
+const kernels = new Map<number, TaskKernel>();
+const strategy = init.strategy ? strategyOf(init.strategy) : undefined;
 
-function kernelFor(task: KernelTask): JobKernel {
+function kernelFor(task: KernelTask): TaskKernel {
   let k = kernels.get(task.group);
   if (!k) {
     // one group at a time per run; keep the cache small
     if (kernels.size > 4) kernels.clear();
-    k = createJobKernel(task.sets, init.engine, { simdPath: init.simdPath });
+    k = strategy
+      ? createDirectJob(strategy, task.sets.map((s) => ({ values: s.values ?? {}, trade: s.trade })), init.engine)
+      : createJobKernel(task.sets, init.engine, { simdPath: init.simdPath });
     kernels.set(task.group, k);
   }
   return k;
@@ -70,6 +75,7 @@ export default function run(task: KernelTask): KernelResult {
     const trades = kernel.run(
       {
         closes: slot.closes.subarray(0, end),
+        inputs: Object.fromEntries(Object.entries(slot.inputs).map(([name, x]) => [name, x.subarray(0, end)])),
         offsets,
         ts: slot.ts,
         states,

@@ -14,7 +14,7 @@
 //! caller's buffers as they were. A lane that finishes its series stores its results and takes
 //! the next series, so lanes stay busy whatever the series lengths.
 
-use crate::account::{account_bar, limbs, AcctParams, ACCT_SIZE, BARS, PORT_FIELDS};
+use crate::account::{account_bar, limbs, AcctParams, BarOut, ACCT_SIZE, BARS, PORT_FIELDS};
 use crate::back::{Back, TickOut};
 use crate::batch::{check_state, read_payload, write_state, Outputs, Path, States, N_FLOAT_PLANES};
 use crate::error::KernelError;
@@ -41,6 +41,37 @@ pub struct Portfolio<'a> {
     pub n_u: usize,
     pub sums: &'a mut [f64],
     pub counts: &'a mut [f64],
+}
+
+impl Portfolio<'_> {
+    /// Buffer sizes for `end` bars and `np` sets, and every index below n_u.
+    pub fn check(&self, end: usize, np: usize) -> Result<(), KernelError> {
+        if self.u_index.len() < end || self.counts.len() != self.n_u || self.sums.len() != np * self.n_u * PORT_FIELDS {
+            return arg(format!("portfolio buffers must hold {end} indices, n_u counts and {np} x n_u x {PORT_FIELDS} sums"));
+        }
+        if let Some(j) = self.u_index[..end].iter().position(|&u| u as usize >= self.n_u) {
+            return arg(format!("portfolio u_index[{j}] is past n_u {}", self.n_u));
+        }
+        Ok(())
+    }
+
+    /// Bar j (not a series' first) of set p: its return as exact limbs, net and gross
+    /// position, turnover; set 0 counts the symbol.
+    #[inline(always)]
+    pub fn add(&mut self, p: usize, j: usize, b: &BarOut) {
+        let u = self.u_index[j] as usize;
+        let cell = &mut self.sums[(p * self.n_u + u) * PORT_FIELDS..][..PORT_FIELDS];
+        let lb = limbs(b.ret);
+        for k in 0..4 {
+            cell[k] += lb[k];
+        }
+        cell[4] += b.held;
+        cell[5] += b.held.abs();
+        cell[6] += (b.held - b.held_prev).abs();
+        if p == 0 {
+            self.counts[u] += 1.0;
+        }
+    }
 }
 
 pub struct Job<'a> {
@@ -210,12 +241,7 @@ pub fn validate(job: &Job) -> Result<Checked, KernelError> {
         if accounts.is_none() {
             return arg("portfolio sums need accounts".into());
         }
-        if p.u_index.len() < end || p.counts.len() != p.n_u || p.sums.len() != np * p.n_u * PORT_FIELDS {
-            return arg(format!("portfolio buffers must hold {end} indices, n_u counts and {np} x n_u x {PORT_FIELDS} sums"));
-        }
-        if let Some(j) = p.u_index[..end].iter().position(|&u| u as usize >= p.n_u) {
-            return arg(format!("portfolio u_index[{j}] is past n_u {}", p.n_u));
-        }
+        p.check(end, np)?;
     }
     if trades.is_some() && accounts.is_none() {
         return arg("trades need accounts".into());
@@ -822,18 +848,7 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
                     }
                     if lane.bar > 0 {
                         if let Some(pf) = m.cx.portfolio.as_mut() {
-                            let u = pf.u_index[j] as usize;
-                            let cell = &mut pf.sums[(p * pf.n_u + u) * PORT_FIELDS..][..PORT_FIELDS];
-                            let lb = limbs(b.ret);
-                            for k in 0..4 {
-                                cell[k] += lb[k];
-                            }
-                            cell[4] += b.held;
-                            cell[5] += b.held.abs();
-                            cell[6] += (b.held - b.held_prev).abs();
-                            if p == 0 {
-                                pf.counts[u] += 1.0;
-                            }
+                            pf.add(p, j, &b);
                         }
                     }
                 }

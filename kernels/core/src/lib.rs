@@ -7,6 +7,7 @@
 pub mod account;
 mod back;
 pub mod batch;
+pub mod direct;
 pub mod error;
 pub mod exp;
 mod front;

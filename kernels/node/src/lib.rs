@@ -4,6 +4,7 @@
 //! `series`, `bar`, `column` and `param`: a TypeError for an argument of the wrong type, a
 //! RangeError for buffers of the wrong size or shape (ATC_ERR_INVALID_ARGUMENT both). src/engine/native.ts is the only module that loads this file.
 
+mod direct;
 mod supertrend;
 mod sys;
 
@@ -547,15 +548,17 @@ unsafe fn job(cx: &Cx) -> R<napi_value> {
     if !want_trades {
         return Ok(cx.undefined());
     }
-    let env = cx.env;
+    f64_array(cx.env, &trades)
+}
+
+/// A new Float64Array holding `v`.
+unsafe fn f64_array(env: napi_env, v: &[f64]) -> R<napi_value> {
     let (mut data, mut ab, mut arr) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-    if napi_create_arraybuffer(env, trades.len() * 8, &mut data, &mut ab) != NAPI_OK
-        || napi_create_typedarray(env, TA_FLOAT64, trades.len(), ab, 0, &mut arr) != NAPI_OK
-    {
-        return type_err("cannot allocate the trades array");
+    if napi_create_arraybuffer(env, v.len() * 8, &mut data, &mut ab) != NAPI_OK || napi_create_typedarray(env, TA_FLOAT64, v.len(), ab, 0, &mut arr) != NAPI_OK {
+        return type_err("cannot allocate a Float64Array");
     }
-    if !trades.is_empty() {
-        ptr::copy_nonoverlapping(trades.as_ptr(), data as *mut f64, trades.len());
+    if !v.is_empty() {
+        ptr::copy_nonoverlapping(v.as_ptr(), data as *mut f64, v.len());
     }
     Ok(arr)
 }
@@ -609,6 +612,7 @@ export!(js_step, step);
 export!(js_job, job);
 export!(js_layouts, layouts);
 export!(js_supertrend, supertrend::supertrend);
+export!(js_account, direct::account);
 export!(js_gpu_info, gpu_info);
 
 /// # Safety
@@ -620,7 +624,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let msg = info.to_string();
         LAST_PANIC.with(|m| *m.borrow_mut() = msg);
     }));
-    let fns: [(&str, napi_callback); 11] = [
+    let fns: [(&str, napi_callback); 12] = [
         ("version", js_version),
         ("kernelVersion", js_kernel_version),
         ("paths", js_paths),
@@ -631,6 +635,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         ("job", js_job),
         ("layouts", js_layouts),
         ("supertrend", js_supertrend),
+        ("account", js_account),
         ("gpuInfo", js_gpu_info),
     ];
     for (name, f) in fns {

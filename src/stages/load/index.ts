@@ -14,6 +14,7 @@
 import { type BarChunk, NULL_CODE } from '../../data/bars-reader.js';
 import { type AtcErrorCode, DataError } from '../../errors.js';
 import type { Slot } from '../../pool/slots.js';
+import type { InputCheck, StrategyInput } from '../../strategies/types.js';
 
 export const BAD_ROW_POLICIES = ['error', 'drop', 'skip-symbol'] as const;
 export type BadRowPolicy = (typeof BAD_ROW_POLICIES)[number];
@@ -70,6 +71,22 @@ export interface LoadOptions {
   /** per symbol code, its rows in the source: a symbol without faults must keep all of them
    *  (else the source changed while it was read) */
   expectedRows?: readonly number[];
+  /** the strategy's input columns besides close, as the chunks carry them (BarChunk.inputs),
+   *  copied into the slot's planes of the same names and checked by their rule */
+  inputs?: readonly StrategyInput[];
+}
+
+/** Why input value x (column `name`) breaks its rule, or undefined. NaN stands for NULL. */
+function inputFault(check: InputCheck, name: string, x: number): { reason: AtcErrorCode; detail: string } | undefined {
+  if (x !== x) return check === 'direction' ? undefined : { reason: 'ATC_ERR_NULL_VALUE', detail: `${name} is NULL` };
+  switch (check) {
+    case 'price':
+      return x > 0 && x < Infinity ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be finite and > 0, got ${x}` };
+    case 'nonnegative':
+      return x >= 0 && x < Infinity ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be finite and >= 0, got ${x}` };
+    case 'direction':
+      return x === 1 || x === 0 || x === -1 ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be 1, 0, -1 or NULL, got ${x}` };
+  }
 }
 
 export function tsString(us: number): string {
@@ -100,6 +117,27 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
   let symFaults = 0; // rows of the symbol dropped or faulty
   let cont: { bars: number; lastTs: number } | undefined; // continued from the cache
   const seen = new Uint8Array(opts.symbols.length);
+  const inputs = opts.inputs ?? [];
+  const nIn = inputs.length;
+  const hi = inputs.findIndex((c) => c.name === 'high');
+  const lo = inputs.findIndex((c) => c.name === 'low');
+  /** the first fault of row j's inputs (NULLs read as NaN), or undefined */
+  const rowFault = (ch: BarChunk, j: number): { reason: AtcErrorCode; detail: string } | undefined => {
+    for (let k = 0; k < nIn; k++) {
+      const c = inputs[k] as StrategyInput;
+      const f = inputFault(c.check, c.name, ch.inputNulls[k]?.[j] ? NaN : (ch.inputs[k]?.[j] as number));
+      if (f) return f;
+    }
+    if (hi >= 0 && lo >= 0 && (ch.inputs[hi]?.[j] as number) < (ch.inputs[lo]?.[j] as number)) {
+      return { reason: 'ATC_ERR_BAD_VALUE', detail: `high ${ch.inputs[hi]?.[j]} is below low ${ch.inputs[lo]?.[j]}` };
+    }
+    return undefined;
+  };
+  /** row j's inputs are all present and valid (the fast path's test) */
+  const rowClean = (ch: BarChunk, j: number): boolean => {
+    for (let k = 0; k < nIn; k++) if (ch.inputNulls[k]?.[j]) return false;
+    return rowFault(ch, j) === undefined;
+  };
 
   const fail = (reason: AtcErrorCode, symbol: string | null, t: number | null, detail: string): never => {
     const where = `${file}: ${symbol ?? '(NULL symbol)'}${t !== null ? ` at ${tsString(t)}` : ''}`;
@@ -164,13 +202,14 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
           const limit = Math.min(ch.n, i + (slot.capacity - n));
           let j = i;
           let prev = lastTs;
-          while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j]) {
+          while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j] && (nIn === 0 || rowClean(ch, j))) {
             prev = ts[j] as number;
             j++;
           }
           if (j > i) {
             slot.ts.set(ts.subarray(i, j), n);
             slot.closes.set(close.subarray(i, j), n);
+            for (let k = 0; k < nIn; k++) (slot.inputs[(inputs[k] as StrategyInput).name] as Float64Array).set((ch.inputs[k] as Float64Array).subarray(i, j), n);
             n += j - i;
             symBars += j - i;
             lastTs = prev;
@@ -227,15 +266,22 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
           badRow('ATC_ERR_BAD_CLOSE', symbol, t, `close must be finite and > 0, got ${x}`);
           continue;
         }
+        const fault = nIn > 0 ? rowFault(ch, i - 1) : undefined;
+        if (fault) {
+          badRow(fault.reason, symbol, t, fault.detail);
+          continue;
+        }
         if (n >= slot.capacity) {
           if (symStart > 0) {
             // The symbol may fit a batch of its own: move its rows to the next batch.
             const moveTs = slot.ts.slice(symStart, n);
             const moveCl = slot.closes.slice(symStart, n);
+            const moveIn = inputs.map((c) => (slot.inputs[c.name] as Float64Array).slice(symStart, n));
             n = symStart;
             yield* flush();
             slot.ts.set(moveTs);
             slot.closes.set(moveCl);
+            inputs.forEach((c, k) => (slot.inputs[c.name] as Float64Array).set(moveIn[k] as Float64Array));
             n = moveTs.length;
           } else {
             // One symbol fills the whole batch: a block; its state carries to the next batch.
@@ -247,6 +293,7 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
         }
         slot.ts[n] = t;
         slot.closes[n] = x;
+        for (let k = 0; k < nIn; k++) (slot.inputs[(inputs[k] as StrategyInput).name] as Float64Array)[n] = ch.inputNulls[k]?.[i - 1] ? NaN : (ch.inputs[k]?.[i - 1] as number);
         n++;
         symBars++;
         lastTs = t;

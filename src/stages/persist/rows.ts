@@ -6,12 +6,12 @@ import { ACCT, openTrade, statsOf, type Trade, TRADE, TRADE_FIELDS, tradeOfRecor
 import { splitReturn } from '../../backtest/portfolio.js';
 import type { Row } from '../../data/rows-writer.js';
 import { LAST, type LastValue } from '../../engine/batch.js';
-import { SUMMARY, trendOf } from '../../results/schema.js';
+import { trendOf } from '../../results/schema.js';
+import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { Reject } from '../load/index.js';
 
-type SummaryColumn = (typeof SUMMARY.columns)[number]['name'];
-/** The summary columns that are last values of the kernel (Average_Signal, the six signals, direction). */
-export const SUMMARY_LAST_VALUES = SUMMARY.columns.map((c) => c.name).filter((n): n is Extract<SummaryColumn, LastValue> => n in LAST);
+/** The summary columns that are last values of the ATC kernel (Average_Signal, the six signals, direction). */
+export const SUMMARY_LAST_VALUES = ATC_TABLES.summaryLast.map((c) => c.name) as LastValue[];
 
 export interface SymbolEnd {
   symbol: string;
@@ -27,22 +27,24 @@ export interface SymbolEnd {
   shortAlerts: number;
 }
 
-export function summaryRow(e: SymbolEnd, minSignal: number): Row {
+/** A summary row of the ATC (tables absent) or of another strategy (strategies/tables.ts). */
+export function summaryRow(e: SymbolEnd, minSignal: number, tables: StrategyTables = ATC_TABLES): Row {
+  const dir = e.last[LAST.direction] as number;
+  const atc = tables === ATC_TABLES;
   const row: Record<string, unknown> = {
     symbol: e.symbol,
     bars: e.bars,
     first_ts: e.firstTs,
     last_ts: e.lastTs,
     last_close: e.lastClose,
-    long_alerts: e.longAlerts,
-    short_alerts: e.shortAlerts,
-    trend: trendOf(e.last[LAST.Average_Signal] as number, minSignal),
+    ...(atc ? { long_alerts: e.longAlerts, short_alerts: e.shortAlerts } : {}),
+    trend: atc ? trendOf(e.last[LAST.Average_Signal] as number, minSignal) : dir === 1 ? 'LONG' : dir === -1 ? 'SHORT' : 'NEUTRAL',
     param_id: e.paramId,
   };
-  for (const n of SUMMARY_LAST_VALUES) {
-    const v = e.last[LAST[n]] as number;
-    // NaN is Pine's na; direction 0 is na too
-    row[n] = Number.isNaN(v) || (n === 'direction' && v === 0) ? null : v;
+  for (const { name, index } of tables.summaryLast) {
+    const v = e.last[index] as number;
+    // NaN is na; a direction of 0 is na where the strategy says so
+    row[name] = Number.isNaN(v) || (name === 'direction' && v === 0 && tables.zeroIsNull) ? null : v;
   }
   return row;
 }

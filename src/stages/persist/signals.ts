@@ -5,9 +5,9 @@
 
 import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import { FLOAT_COLUMNS, N_FLOAT_COLUMNS } from '../../engine/batch.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
-import { EQUITY_COLUMNS, PARQUET_OPTIONS, SIGNALS } from '../../results/schema.js';
+import { EQUITY_COLUMNS, PARQUET_OPTIONS } from '../../results/schema.js';
+import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { Batch } from '../load/index.js';
 import type { SignalsSink } from './results.js';
 
@@ -39,6 +39,7 @@ export class SignalsWriter implements SignalsSink {
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly equity = false,
+    private readonly tables: StrategyTables = ATC_TABLES,
   ) {
     const fn = DuckDBTableFunction.create({
       name: this.name,
@@ -47,7 +48,7 @@ export class SignalsWriter implements SignalsSink {
         bind.addResultColumn('symbol', ENUM(p.dict));
         bind.addResultColumn('ts', TIMESTAMP);
         bind.addResultColumn('close', DOUBLE);
-        for (const c of FLOAT_COLUMNS) bind.addResultColumn(c, DOUBLE);
+        for (const c of this.tables.planes) bind.addResultColumn(c, DOUBLE);
         bind.addResultColumn('direction', TINYINT);
         if (this.equity) for (const c of EQUITY_COLUMNS) bind.addResultColumn(c.name, DOUBLE);
       },
@@ -77,7 +78,7 @@ export class SignalsWriter implements SignalsSink {
     }
     this.pending = { batch, codes, dict, pos: 0 };
     const cols = [
-      ...SIGNALS.columns.map(({ name: c }) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : c === 'param_id' ? `${sqlString(paramId)} AS param_id` : sqlIdent(c))),
+      ...this.tables.signals.columns.map(({ name: c }) => (c === 'symbol' ? `symbol::VARCHAR AS symbol` : c === 'param_id' ? `${sqlString(paramId)} AS param_id` : sqlIdent(c))),
       ...(this.equity ? ['position', 'strategy_return', `equity * ${Number(capital)} AS equity`] : []),
     ].join(', ');
     try {
@@ -121,22 +122,23 @@ export class SignalsWriter implements SignalsSink {
     duckdb.copy_data_to_vector(vec(1), 0, this.i64.buffer, 0, n * 8);
     this.f64.set(slot.closes.subarray(at, at + n));
     duckdb.copy_data_to_vector(vec(2), 0, this.f64.buffer, 0, n * 8);
-    for (let c = 0; c < N_FLOAT_COLUMNS; c++) {
+    const np = this.tables.planes.length;
+    for (let c = 0; c < np; c++) {
       const src = out.values.subarray(c * out.stride + at, c * out.stride + at + n);
       this.f64.set(src);
       const v = vec(3 + c);
       duckdb.copy_data_to_vector(v, 0, this.f64.buffer, 0, n * 8);
       this.setValidity(v, n, (i) => src[i] === src[i]);
     }
-    const dv = vec(3 + N_FLOAT_COLUMNS);
+    const dv = vec(3 + np);
     const dir = out.direction.subarray(at, at + n);
     this.i8.set(dir);
     duckdb.copy_data_to_vector(dv, 0, this.i8.buffer, 0, n);
-    this.setValidity(dv, n, (i) => dir[i] !== 0);
+    if (this.tables.zeroIsNull) this.setValidity(dv, n, (i) => dir[i] !== 0);
     if (this.equity) {
       for (let c = 0; c < EQUITY_COLUMNS.length; c++) {
         this.f64.set(slot.extra.subarray(c * slot.capacity + at, c * slot.capacity + at + n));
-        duckdb.copy_data_to_vector(vec(4 + N_FLOAT_COLUMNS + c), 0, this.f64.buffer, 0, n * 8);
+        duckdb.copy_data_to_vector(vec(4 + np + c), 0, this.f64.buffer, 0, n * 8);
       }
     }
     p.pos += n;
