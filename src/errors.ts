@@ -27,6 +27,7 @@ export type AtcErrorCode =
   | 'ATC_ERR_CACHE'
   | 'ATC_ERR_CACHE_BUSY'
   | 'ATC_ERR_USAGE'
+  | 'ATC_ERR_STRATEGY'
   | 'ATC_ERR_ABORTED';
 
 export class AtcError extends Error {
@@ -44,6 +45,15 @@ export class ParamError extends AtcError {
   constructor(param: string, message: string) {
     super('ATC_ERR_INVALID_PARAM', message);
     this.param = param;
+  }
+}
+
+/** A user strategy module that cannot be loaded, or whose code throws or returns nonsense. */
+export class StrategyError extends AtcError {
+  readonly strategy: string;
+  constructor(strategy: string, message: string, options?: { cause?: unknown }) {
+    super('ATC_ERR_STRATEGY', message, options);
+    this.strategy = strategy;
   }
 }
 

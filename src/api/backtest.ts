@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sampleDataset } from '../../datasets/index.js';
 import { type JobOptions, resolveJob, type Style } from '../config/options.js';
+import { loadStrategyOption } from '../strategies/registry.js';
 import { UsageError } from '../errors.js';
 import type { OutputKind } from '../results/outputs.js';
 import type { ProgressEvent } from '../pipeline/progress.js';
@@ -48,7 +49,7 @@ export async function backtest(options: BacktestOptions = {}): Promise<RunReport
 
 /** backtest() for options named `style` (the CLI passes its flags as options). */
 export async function backtestWith(input: Record<string, unknown>, style: Style, hooks: Hooks): Promise<RunReport> {
-  const job = resolveJob(input, style);
+  const job = resolveJob(await loadStrategyOption(input), style);
   return runJob({ ...job, data: job.data ?? sampleDataset(), onProgress: hooks.onProgress, log: hooks.logger ?? warn, signal: hooks.signal });
 }
 
@@ -82,7 +83,8 @@ export async function warm(options: WarmOptions = {}): Promise<WarmReport> {
 }
 
 export async function warmWith(input: Record<string, unknown>, style: Style, hooks: Hooks): Promise<WarmReport> {
-  const job = resolveJob(input, style);
+  const job = resolveJob(await loadStrategyOption(input), style);
+  if (job.strategy) throw new UsageError(`warm fills the result cache, which holds ATC results only (strategy ${job.strategy.name})`);
   if (!job.cache) throw new UsageError(`warm fills a cache: ${style === 'flags' ? 'pass --cache <dir> (not --no-cache)' : 'options.cache must name a directory'}`);
   // Results go to a scratch directory inside the cache: the entries are the product.
   const out = join(job.cache, 'tmp', `warm-${process.pid}-${randomUUID().slice(0, 8)}`);

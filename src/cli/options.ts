@@ -5,6 +5,7 @@
 import type { Options } from 'yargs';
 import { camel, JOB_OPTIONS, kebab, PARAM_DOCS, STRATEGY_PARAM_DOCS } from '../config/options.js';
 import { PROFILES } from '../config/profiles.js';
+import { UsageError } from '../errors.js';
 import type { ProgressMode } from '../pipeline/progress.js';
 
 const LIST = 'a list a,b,c or a range a:b:step sweeps it';
@@ -15,6 +16,7 @@ export function paramOptions(): Record<string, Options> {
       Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST}):`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Options]),
     ),
     ...Object.fromEntries(Object.entries(STRATEGY_PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `Supertrend parameters (${LIST}):` } satisfies Options])),
+    param: { type: 'string', array: true, describe: `a parameter of a strategy module: name=values (repeatable; ${LIST})`, group: 'Strategy module parameters:' },
   };
 }
 
@@ -39,6 +41,11 @@ export function optionsFromArgv(argv: Record<string, unknown>): Record<string, u
     if (argv[flag] === undefined) continue;
     if (flag === 'profile') o.profile = argv[flag];
     else params[camel(flag)] = argv[flag];
+  }
+  for (const kv of (argv.param as string[] | undefined) ?? []) {
+    const eq = String(kv).indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes name=values, got "${kv}"`);
+    params[String(kv).slice(0, eq).trim()] = String(kv).slice(eq + 1);
   }
   if (argv.overwrite) o.overwrite = true;
   return o;

@@ -14,7 +14,8 @@ import { BAD_ROW_POLICIES, type BadRowPolicy } from '../stages/load/index.js';
 import { expandGrid, expandStrategyGrid, GRID_KEYS, type GridKey, type GridSpec, type GridValue, type ParamSet } from './grid.js';
 import { DEFAULT_PARAMS, MA_TYPES, ROBUSTNESS } from './params.js';
 import { type Profile, PROFILES } from './profiles.js';
-import { type StrategySpec, STRATEGIES, strategyOf } from '../strategies/registry.js';
+import { type StrategySpec, specOf, STRATEGIES, strategyOf } from '../strategies/registry.js';
+import { isModulePath } from '../strategies/user/index.js';
 import { DEFAULT_SIGNAL_COL } from '../strategies/signal/index.js';
 import { SUPERTREND } from '../strategies/supertrend/index.js';
 import type { Strategy } from '../strategies/types.js';
@@ -24,7 +25,7 @@ export const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: 
 /** camelCase option -> kebab-case flag. */
 export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-type Kind = 'string' | 'boolean' | 'int' | 'number' | 'choice' | 'outputs' | 'cache';
+type Kind = 'string' | 'boolean' | 'int' | 'number' | 'choice' | 'outputs' | 'cache' | 'strategy';
 interface OptionSpec {
   kind: Kind;
   describe: string;
@@ -38,7 +39,7 @@ interface OptionSpec {
 
 /** The job options besides the parameters, keyed by option name (flags are their kebab-case). */
 export const JOB_OPTIONS = {
-  strategy: { kind: 'choice', default: 'atc', choices: STRATEGIES, describe: `what computes the trading direction: ${STRATEGIES.join('|')} [atc]` },
+  strategy: { kind: 'strategy', default: 'atc', describe: `what computes the trading direction: ${STRATEGIES.join('|')}, or a strategy module file (./my-strategy.js) [atc]` },
   signalCol: { kind: 'string', default: DEFAULT_SIGNAL_COL, describe: `--strategy signal: the column of precomputed directions (+1/-1/0; NULL holds) [${DEFAULT_SIGNAL_COL}]` },
   data: { kind: 'string', describe: 'Parquet file, directory or glob with symbol, ts, close (sorted by symbol, ts) [the embedded sample]' },
   out: { kind: 'string', default: 'atc-out', describe: 'output directory [atc-out]' },
@@ -108,6 +109,10 @@ export interface JobOptions {
   capital?: number;
   /** the result cache directory, or false for none (default $ATC_CACHE_DIR or ~/.cache/atc-backtest) */
   cache?: string | false;
+  /** what computes the trading direction: 'atc' (default), 'supertrend', 'signal', or a strategy module file (see README, Writing a strategy) */
+  strategy?: string | Strategy;
+  /** strategy 'signal': the column of precomputed directions (default 'signal') */
+  signalCol?: string;
 }
 
 /** How option names appear in error messages: `options.chunkBars` or `--chunk-bars`. */
@@ -192,6 +197,12 @@ function optionValue(key: JobOptionKey, raw: unknown, style: Style): unknown {
       if (outputs.length === 0) throw new UsageError(`${name}: name at least one output`);
       return [...new Set(outputs)];
     }
+    case 'strategy':
+      // a module path is loaded before (registry.ts loadStrategyOption): here a name or a Strategy
+      if (typeof v === 'object' && v !== null && 'kernel' in v) return v;
+      if (typeof v !== 'string' || isModulePath(v)) throw new UsageError(`${name} must be one of ${STRATEGIES.join('|')} or a module file, got ${String(v)}`);
+      if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`${name} must be one of ${STRATEGIES.join('|')} or a module file (a path: ./${v}.js), got ${v}`);
+      return v;
     case 'cache':
       if (v === false || v === 'false') return undefined;
       if (v === undefined || v === true || v === '') return defaultCacheDir();
@@ -213,8 +224,8 @@ export function resolveJob(input: Record<string, unknown>, style: Style): Resolv
   const params = input.params ?? {};
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new UsageError(`${label('params', style)} must be an object of parameter values`);
   const o = Object.fromEntries((Object.keys(JOB_OPTIONS) as JobOptionKey[]).map((k) => [k, optionValue(k, get(k), style)])) as Record<JobOptionKey, unknown>;
-  const strategySpec: StrategySpec = { name: o.strategy as string, ...(o.strategy === 'signal' ? { signalCol: o.signalCol as string } : {}) };
-  const strategy = strategyOf(strategySpec);
+  const strategy = typeof o.strategy === 'string' ? strategyOf({ name: o.strategy, signalCol: o.signalCol as string }) : (o.strategy as Strategy);
+  const strategySpec = specOf(strategy, o.signalCol as string);
   const given = Object.entries({ ...file.params, ...(params as Record<string, unknown>) }).filter(([, v]) => v !== undefined) as [string, GridValue][];
   const paramLabel = (k: string): string => (style === 'flags' ? `--${kebab(k)}` : `options.params.${k}`);
   let sets: ParamSet[];

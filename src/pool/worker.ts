@@ -8,7 +8,7 @@ import { PORT_FIELDS, timestampSlots } from '../backtest/portfolio.js';
 import { LAST_FIELDS } from '../engine/batch.js';
 import { createJobKernel, type TaskKernel } from '../engine/job.js';
 import { createDirectJob } from '../strategies/direct-job.js';
-import { strategyOf } from '../strategies/registry.js';
+import { resolveStrategy } from '../strategies/registry.js';
 import { isAtcError, SeriesError } from '../errors.js';
 import { attachSlot } from './slots.js';
 import type { KernelResult, KernelTask, WorkerInit } from './task.js';
@@ -16,7 +16,7 @@ import type { KernelResult, KernelTask, WorkerInit } from './task.js';
 const init = workerData as WorkerInit;
 const slots = init.slots.map(attachSlot);
 const kernels = new Map<number, TaskKernel>();
-const strategy = init.strategy ? strategyOf(init.strategy) : undefined;
+const strategy = init.strategy ? await resolveStrategy(init.strategy) : undefined;
 
 function kernelFor(task: KernelTask): TaskKernel {
   let k = kernels.get(task.group);

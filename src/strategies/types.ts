@@ -25,7 +25,9 @@ export type InputCheck =
   /** finite and >= 0 (volume) */
   | 'nonnegative'
   /** -1, 0 or 1; NULL allowed (the strategy holds the previous value) */
-  | 'direction';
+  | 'direction'
+  /** finite (any other column a user strategy reads) */
+  | 'finite';
 
 export interface StrategyInput {
   /** the column's name in the source */
@@ -76,4 +78,6 @@ export interface Strategy {
   kernel(values: Readonly<Record<string, number>>, engine: EngineName): SignalKernel;
   /** a hash of what defines the computation beyond name and version (a user module's file) */
   readonly sourceHash?: string;
+  /** a user strategy's module file (the workers import it) */
+  readonly module?: string;
 }

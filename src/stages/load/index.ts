@@ -86,6 +86,8 @@ function inputFault(check: InputCheck, name: string, x: number): { reason: AtcEr
       return x >= 0 && x < Infinity ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be finite and >= 0, got ${x}` };
     case 'direction':
       return x === 1 || x === 0 || x === -1 ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be 1, 0, -1 or NULL, got ${x}` };
+    case 'finite':
+      return x > -Infinity && x < Infinity ? undefined : { reason: 'ATC_ERR_BAD_VALUE', detail: `${name} must be finite, got ${x}` };
   }
 }
 
