@@ -147,8 +147,8 @@ export function readPipeline(path: string): { options: Record<string, unknown>; 
 export interface ResolvedJob {
   data: string | undefined;
   /** the strategy (absent: the ATC) and how a worker rebuilds it */
-  strategy: Strategy | undefined;
-  strategySpec: StrategySpec;
+  strategy?: Strategy | undefined;
+  strategySpec?: StrategySpec | undefined;
   sets: ParamSet[];
   engine: EngineRequest;
   workers: number;

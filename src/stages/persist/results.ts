@@ -17,7 +17,7 @@ import { LAST_FIELDS } from '../../engine/batch.js';
 import type { KernelResult } from '../../pool/task.js';
 import type { RunDir } from '../../results/run-dir.js';
 import { type Column, REJECTS, STATS_PART, TRADES } from '../../results/schema.js';
-import type { StrategyTables } from '../../strategies/tables.js';
+import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { Batch } from '../load/index.js';
 import { cachedRowsSql, commitCachedWithTrades } from './cached.js';
 import { Checkpoints } from './checkpoints.js';
@@ -51,8 +51,8 @@ export interface PersistOptions {
   rejects: boolean;
   minSignal: number;
   capital: number;
-  /** the strategy's signals, summary and params tables */
-  tables: StrategyTables;
+  /** the strategy's signals, summary and params tables (default the ATC's) */
+  tables?: StrategyTables | undefined;
   /** with a portfolio: commit at most this often */
   checkpointMs: number;
   onCommit: (symbols: number, bars: number) => void;
@@ -190,7 +190,7 @@ export class ResultsPersister {
         const acct = (same?.accounts ?? r.accounts).subarray(at * ACCT_SIZE, (at + 1) * ACCT_SIZE);
         const longAlerts = (alerts[k * 2] as number) + (p ? (p.alerts[k * 2] as number) : 0);
         const shortAlerts = (alerts[k * 2 + 1] as number) + (p ? (p.alerts[k * 2 + 1] as number) : 0);
-        const sRow = summaryRow({ symbol: s.symbol, paramId: set.id, bars: s.barStart + s.length, firstTs, lastTs, lastClose, last, longAlerts, shortAlerts }, this.o.minSignal, this.o.tables);
+        const sRow = summaryRow({ symbol: s.symbol, paramId: set.id, bars: s.barStart + s.length, firstTs, lastTs, lastClose, last, longAlerts, shortAlerts }, this.o.minSignal, this.o.tables ?? ATC_TABLES);
         const stRow = statsRow(s.symbol, set.id, acct);
         summary.push(sRow);
         stats.push(stRow);
@@ -212,7 +212,7 @@ export class ResultsPersister {
       this.faulty.delete(s.symbol);
       completed.push(s.symbol);
     });
-    await table('parts/summary', this.o.tables.summary.columns, summary);
+    await table('parts/summary', (this.o.tables ?? ATC_TABLES).summary.columns, summary);
     await table('parts/stats', STATS_PART.columns, stats);
     await table('parts/trades', TRADES.columns, trades);
     const portfolio = r.portfolio ? [r.portfolio] : [];
