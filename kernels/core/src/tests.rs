@@ -217,7 +217,7 @@ fn growth_table_and_vector_exp_agree() {
 
 // ---- jobs: parameter sweeps, accounts, portfolio sums ----
 
-use crate::account::{fresh_account, ACCT_SIZE, PORT_FIELDS, TRADE_FIELDS};
+use crate::account::{fresh_account, AcctParams, ACCT_SIZE, PORT_FIELDS, TRADE_FIELDS};
 use crate::job::{run as run_job, Job, Portfolio, SetParams, EXTRA_PLANES, LAST_FIELDS};
 
 #[derive(Debug, PartialEq)]
@@ -462,4 +462,115 @@ fn job_fuzz_never_panics() {
             Path::available()[rng.below(Path::available().len())],
         );
     }
+}
+
+#[test]
+fn the_direct_job_accounts_a_direction_plane_as_the_fused_job_does() {
+    // The ATC job's direction plane, backtested by direct::run, gives the job's accounts,
+    // trades, equity planes and portfolio sums bit for bit (fees, two sets, blocks).
+    let mut rng = Rng::new(17);
+    for round in 0..4 {
+        let mut sets = sweep_sets(&mut rng, 2);
+        for s in sets.iter_mut() {
+            s.acct = AcctParams { mode: rng.below(3) as u8, fee_bps: [0.0, 1.5, 10.0][rng.below(3)], slippage_bps: 2.0 };
+        }
+        let (closes, offsets) = series(&mut rng, 4, 500);
+        let n = offsets.len() - 1;
+        let len = closes.len();
+        let ts: Vec<f64> = (0..len).map(|j| (j % 97) as f64).collect();
+        let u_index: Vec<u32> = (0..len).map(|j| (j % 97) as u32).collect();
+        let fresh = |np: usize| {
+            let mut a = vec![0.0; n * np * ACCT_SIZE];
+            a.chunks_mut(ACCT_SIZE).for_each(fresh_account);
+            a
+        };
+        for p in 0..2 {
+            let set = std::slice::from_ref(&sets[p]);
+            let mut out = Out::new(len);
+            let mut extra = vec![0.0; EXTRA_PLANES * len];
+            let mut accounts = fresh(1);
+            let (mut sums, mut counts) = (vec![0.0; 97 * PORT_FIELDS], vec![0.0; 97]);
+            let mut trades = Vec::new();
+            let Out { values, direction, alerts, stride } = &mut out;
+            run_job(
+                Job {
+                    ts: Some(&ts),
+                    accounts: Some(&mut accounts),
+                    planes: Some(Outputs { values, stride: *stride, direction, alerts }),
+                    extra: Some(&mut extra),
+                    portfolio: Some(Portfolio { u_index: &u_index, n_u: 97, sums: &mut sums, counts: &mut counts }),
+                    trades: Some(&mut trades),
+                    ..Job::new(set, &closes, &offsets)
+                },
+                Path::best(),
+            )
+            .unwrap();
+            // the same set as set p of two (accounts and sums interleaved by set)
+            let mut accounts2 = fresh(2);
+            let mut extra2 = vec![0.0; EXTRA_PLANES * len];
+            let (mut sums2, mut counts2) = (vec![0.0; 2 * 97 * PORT_FIELDS], vec![0.0; 97]);
+            let mut trades2 = Vec::new();
+            crate::direct::run(crate::direct::DirectJob {
+                acct: sets[p].acct,
+                closes: &closes,
+                offsets: &offsets,
+                ts: &ts,
+                direction: &out.direction,
+                set: p,
+                n_sets: 2,
+                accounts: &mut accounts2,
+                extra: Some((&mut extra2, len)),
+                portfolio: Some(Portfolio { u_index: &u_index, n_u: 97, sums: &mut sums2, counts: &mut counts2 }),
+                trades: Some(&mut trades2),
+            })
+            .unwrap();
+            for s in 0..n {
+                assert_eq!(bits(&accounts[s * ACCT_SIZE..(s + 1) * ACCT_SIZE]), bits(&accounts2[(s * 2 + p) * ACCT_SIZE..(s * 2 + p + 1) * ACCT_SIZE]), "round {round} set {p}: account of series {s}");
+            }
+            assert_eq!(bits(&extra), bits(&extra2), "round {round} set {p}: equity planes");
+            assert_eq!(bits(&sums), bits(&sums2[p * 97 * PORT_FIELDS..(p + 1) * 97 * PORT_FIELDS]), "round {round} set {p}: portfolio sums");
+            if p == 0 {
+                assert_eq!(bits(&counts), bits(&counts2), "symbol counts");
+            }
+            // the lane loop closes trades in its own series order
+            let mut tr: Vec<Vec<u64>> = trades.chunks(TRADE_FIELDS).map(bits).collect();
+            let mut tr2: Vec<Vec<u64>> = trades2.chunks(TRADE_FIELDS).map(|t| bits(&[&[t[0], 0.0][..], &t[2..]].concat())).collect();
+            tr.sort();
+            tr2.sort();
+            assert!(!tr.is_empty());
+            assert_eq!(tr, tr2, "round {round} set {p}: trades");
+        }
+    }
+}
+
+#[test]
+fn the_direct_job_refuses_bad_arguments() {
+    let closes = [1.0, 2.0, 3.0];
+    let offsets = [0u32, 3];
+    let ts = [0.0, 1.0, 2.0];
+    let mut accounts = vec![0.0; ACCT_SIZE];
+    fresh_account(&mut accounts);
+    let base = |direction: &[i8], closes: &[f64], accounts: &mut [f64]| {
+        crate::direct::run(crate::direct::DirectJob {
+            acct: AcctParams::DEFAULT,
+            closes,
+            offsets: &offsets,
+            ts: &ts,
+            direction,
+            set: 0,
+            n_sets: 1,
+            accounts,
+            extra: None,
+            portfolio: None,
+            trades: None,
+        })
+    };
+    let before = accounts.clone();
+    assert!(matches!(base(&[1, 2, 0], &closes, &mut accounts), Err(crate::KernelError::InvalidArgument(_))));
+    assert!(matches!(base(&[1, 0], &closes, &mut accounts), Err(crate::KernelError::InvalidArgument(_))));
+    assert!(matches!(base(&[1, 0, 0], &[1.0, -2.0, 3.0], &mut accounts), Err(crate::KernelError::BadClose { series: 0, bar: 1, .. })));
+    assert!(matches!(base(&[1, 0, 0], &closes, &mut accounts[..3]), Err(crate::KernelError::InvalidArgument(_))));
+    assert_eq!(bits(&before), bits(&accounts), "a refused job changes nothing");
+    base(&[1, -1, 0], &closes, &mut accounts).unwrap();
+    assert_eq!(accounts[0], 3.0, "three bars accounted");
 }
