@@ -47,6 +47,11 @@ export type { EngineRequest, EngineName, EngineChoice } from './engine/select.js
 export { KERNEL_VERSION } from './engine/native.js';
 export { sampleDataset } from '../datasets/index.js';
 
+// Strategies: built-in names, user modules, the contract
+export { STRATEGIES } from './strategies/registry.js';
+export { loadUserStrategy as loadStrategy } from './strategies/user/index.js';
+export type { Strategy, StrategyParam, StrategyInput, InputCheck, SignalKernel, SignalBlock } from './strategies/types.js';
+
 // Errors: every error has a stable `code` (ATC_ERR_*)
 export {
   AtcError,
@@ -58,6 +63,7 @@ export {
   ParamError,
   SeriesError,
   StateError,
+  StrategyError,
   UsageError,
   isAtcError,
 } from './errors.js';

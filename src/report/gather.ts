@@ -47,6 +47,8 @@ const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
 /** Every parameter set of the run, rebuilt from params.parquet; each must hash to its id. */
 export async function readSets(conn: DuckDBConnection): Promise<{ sets: ParamSet[]; rows: Row[] }> {
   const rs = await rows(conn, 'SELECT * FROM params');
+  const other = rs.find((r) => typeof r.strategy === 'string');
+  if (other) throw new UsageError(`atc report: this run is of strategy ${String(other.strategy)}; the report covers ATC runs only for now (query the results with \`atc sql\`)`);
   const sets = rs.map((r) => {
     const types = MA_TYPES.map((t) => t.toLowerCase());
     const input: ParamsInput = {
