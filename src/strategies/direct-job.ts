@@ -80,11 +80,10 @@ export function createDirectJob(strategy: Strategy, sets: readonly DirectSet[], 
     const inputs: Record<string, Float64Array> = { ...req.inputs, close: req.closes };
     for (const c of strategy.inputs) if (!inputs[c.name]) throw new ArgumentError(`strategy ${strategy.name} reads column ${c.name}: not in the job`);
     const states = req.states ?? freshStates(n);
-    const planes = req.out
-      ? strategy.outputs.map((_, o) => (req.out as NonNullable<JobRequest['out']>).values.subarray(o * req.out!.stride, o * req.out!.stride + end))
-      : strategy.outputs.map(() => new Float64Array(end));
-    const direction = req.out ? req.out.direction : new Int8Array(end);
-    if (req.out) req.out.alerts.fill(0, offsets[0], end);
+    const out = req.out;
+    const planes = strategy.outputs.map((_, o) => (out ? out.values.subarray(o * out.stride, o * out.stride + end) : new Float64Array(end)));
+    const direction = out ? out.direction : new Int8Array(end);
+    out?.alerts.fill(0, offsets[0], end);
     // no alerts: the ATC's threshold alerts have no counterpart here
     req.alerts?.fill(0);
     const trades: number[] = [];
