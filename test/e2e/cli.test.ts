@@ -9,6 +9,7 @@ import { resolveParams } from '../../src/config/params.js';
 import { FLOAT_COLUMNS } from '../../src/engine/batch.js';
 import { computeSeries, createKernel } from '../../src/engine/kernel.js';
 import { columnNames, SIGNALS } from '../../src/results/schema.js';
+import { packageInfo } from '../../src/util/package-root.js';
 import { atc, parquetFrom, tempDir } from '../helpers/cli.js';
 import { ENGINES } from '../helpers/engines.js';
 import { query } from '../helpers/golden.js';
@@ -27,6 +28,18 @@ describe('atc basics', () => {
     const r = await atc(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('--version loads no native module (DuckDB, the kernel); --help does', async () => {
+    // a preload that names every native module the process loads, on stderr
+    const preload = join(tempDir(), 'dlopen.cjs');
+    writeFileSync(preload, 'const o = process.dlopen; process.dlopen = function (m, f, ...r) { process.stderr.write(`dlopen ${f}\\n`); return o.call(this, m, f, ...r); };\n');
+    const env = { NODE_OPTIONS: `--require ${preload}` };
+    const version = await atc(['--version'], env);
+    expect(version.stdout.trim()).toBe(packageInfo().version);
+    expect(version.stderr).not.toMatch(/dlopen/);
+    const help = await atc(['--help'], env);
+    expect(help.stderr).toMatch(/dlopen .*duckdb/);
   });
 
   it.each([
