@@ -150,7 +150,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     );
     // started when some symbol needs computing (a run answered by the cache needs no workers)
     const getPool = (): KernelPool =>
-      (pool ??= new KernelPool({ engine: engine.engine, simdPath: o.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity }));
+      (pool ??= new KernelPool({ engine: engine.engine, simdPath: o.simdPath ?? engine.simdPath }, { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity }));
     const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity) : undefined;
     const wconn = await db.connect();
     const wants: TaskWants = { trades: o.outputs.includes('trades'), portfolio: o.outputs.includes('portfolio'), planes: signals !== undefined, extra: o.equity };
