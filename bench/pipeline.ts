@@ -77,7 +77,7 @@ db.close();
 const outDir = mkdtempSync(join(tmpdir(), 'atc-bench-'));
 const run = await runCli(['run', '--data', data, '--out', outDir, '--outputs', 'summary', '--workers', String(workers), '--chunk-bars', String(chunkBars), '--json', '--quiet', '--no-cache']);
 if (run.code !== 0) throw new Error(`atc run failed: ${run.stderr}`);
-const res = JSON.parse(run.stdout) as { symbols: number; bars: number; kernelSeconds: number; seconds: number };
+const res = JSON.parse(run.stdout) as { symbols: number; bars: number; kernelSeconds: number; seconds: number; stages: Record<string, number> };
 
 // Correctness: every symbol and bar, and the same last Average_Signal as the kernel-alone pass.
 const check = await openDb();
@@ -99,7 +99,7 @@ const result = {
   workers,
   chunkBars,
   engine: engine.engine,
-  run: { seconds: +run.seconds.toFixed(2), barsPerSecond: Math.round(bars / run.seconds), peakRssMB: run.peakRssMB, kernelSecondsInWorkers: +res.kernelSeconds.toFixed(2) },
+  run: { seconds: +run.seconds.toFixed(2), barsPerSecond: Math.round(bars / run.seconds), peakRssMB: run.peakRssMB, kernelSecondsInWorkers: +res.kernelSeconds.toFixed(2), stages: res.stages },
   duckdbScanSeconds: +scanSeconds.toFixed(2),
   readPathSeconds: +readSeconds.toFixed(2),
   kernelAloneSeconds: +kernelSeconds.toFixed(2),
@@ -117,6 +117,7 @@ DuckDB-only scan (floor 1)       ${scanSeconds.toFixed(2).padStart(8)} ${(bars /
 read path alone (no kernel)      ${readSeconds.toFixed(2).padStart(8)} ${(bars / readSeconds / 1e6).toFixed(2).padStart(10)}
 kernel alone, one thread (floor 2)${kernelSeconds.toFixed(2).padStart(7)} ${(bars / kernelSeconds / 1e6).toFixed(2).padStart(10)}
 atc run --outputs summary        ${run.seconds.toFixed(2).padStart(8)} ${(bars / run.seconds / 1e6).toFixed(2).padStart(10)}   peak RSS ${run.peakRssMB} MB
+  its stages (s; they overlap): ${Object.entries(res.stages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}
 
 run / DuckDB scan: ${result.ratios.runOverDuckdbScan}x   run / kernel alone: ${result.ratios.runOverKernelAlone}x   run / (kernel alone / ${workers} workers): ${result.ratios.runOverKernelAlonePerWorker}x`);
 console.log(JSON.stringify(result));

@@ -4,7 +4,7 @@
 // Running jobs
 export { backtest, warm } from './api/backtest.js';
 export type { BacktestOptions, WarmOptions, WarmReport } from './api/backtest.js';
-export type { RunReport, CacheReport } from './pipeline/run.js';
+export type { RunReport, CacheReport, StageSeconds } from './pipeline/run.js';
 export type { ProgressEvent } from './pipeline/progress.js';
 export type { JobOptions, ParamValue, ParamValues, CamelGridKey as ParamName } from './config/options.js';
 

@@ -171,7 +171,7 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
     const src = await openBarSource(db.conn, data);
     const index = await indexSource(db.conn, src);
     const schema = signalsSchema(equity);
-    const p = (pool = new KernelPool({ engine: engine.engine }, { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity }));
+    const p = (pool = new KernelPool({ engine: engine.engine, simdPath: engine.simdPath }, { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity }));
     const minBars = Math.max(...job.sets.map((s) => minimumBars(s.params)));
     const passes = async (): Promise<void> => {
       for (const [g, set] of job.sets.entries()) {

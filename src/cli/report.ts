@@ -27,6 +27,10 @@ export async function printRunReport(res: RunReport, io: Io): Promise<void> {
       : `atc run: ${res.symbols} symbols, ${res.bars.toLocaleString('en-US')} bars${sweep} in ${res.seconds.toFixed(2)} s (${((rate * res.sets) / 1e6).toFixed(2)} M bar-sets/s), engine ${res.engine.engine}` +
           `${res.resumedSymbols > 0 ? `, resumed (${res.resumedSymbols} symbol passes were already done)` : ''}\n`,
   );
+  if (!res.alreadyComplete) {
+    const st = res.stages;
+    io.out(`time: read ${st.read.toFixed(2)} s, kernel ${st.kernel.toFixed(2)} s (summed over the workers), write ${st.write.toFixed(2)} s, cache ${st.cache.toFixed(2)} s, finalize ${st.finalize.toFixed(2)} s; peak RSS ${res.peakRssMB} MB\n`);
+  }
   if (res.rejects > 0) io.out(`rejects: ${res.rejects} (${res.symbolsSkipped} symbols skipped): see ${join(res.out, 'rejects.parquet')}\n`);
   const c = res.cache;
   if (c && !res.alreadyComplete) {

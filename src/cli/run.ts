@@ -1,16 +1,30 @@
 // The CLI core: `run(argv)` parses, dispatches and returns an exit code; bin.ts only calls it.
 // Exit codes: 0 ok, 1 a coded runtime error, 2 a usage error.
 
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { AtcError, isAtcError, UsageError } from '../errors.js';
 import { packageInfo } from '../util/package-root.js';
 import type { Io } from './io.js';
-import { cacheCommand, warmCommand } from './commands/cache.js';
-import { dataCommand } from './commands/data.js';
-import { infoCommand } from './commands/info.js';
-import { reportCommand } from './commands/report.js';
-import { runCommand } from './commands/run.js';
-import { sqlCommand } from './commands/sql.js';
+
+type Command = (y: Argv, io: Io) => Argv;
+
+// Command modules load on demand: they pull in much (DuckDB, Arrow, the pipeline, the report
+// page), and a command needs its own only. `atc --help`, or a command not named here, loads all.
+const COMMANDS: Record<string, () => Promise<Command[]>> = {
+  run: async () => [(await import('./commands/run.js')).runCommand],
+  warm: async () => [(await import('./commands/cache.js')).warmCommand],
+  data: async () => [(await import('./commands/data.js')).dataCommand],
+  sql: async () => [(await import('./commands/sql.js')).sqlCommand],
+  report: async () => [(await import('./commands/report.js')).reportCommand],
+  cache: async () => [(await import('./commands/cache.js')).cacheCommand],
+  info: async () => [(await import('./commands/info.js')).infoCommand],
+};
+
+async function commandsFor(argv: readonly string[]): Promise<Command[]> {
+  const name = argv.find((a) => !a.startsWith('-'));
+  const one = name !== undefined ? COMMANDS[name] : undefined;
+  return one ? await one() : (await Promise.all(Object.values(COMMANDS).map((load) => load()))).flat();
+}
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
@@ -29,13 +43,15 @@ export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promis
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // yargs renders a command's help before running it (in case it fails later); wrapping that
+    // text to the terminal costs ~0.1 s, so only when it is printed (usage errors print a hint)
+    .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, process.stdout.columns || 100) : null)
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const cmd of [runCommand, warmCommand, dataCommand, sqlCommand, reportCommand, cacheCommand, infoCommand]) cmd(y, io);
   try {
+    for (const cmd of await commandsFor(argv)) cmd(y, io);
     let helpShown = '';
     await y.parseAsync([...argv], {}, (_err, _parsed, output) => {
       helpShown = output;

@@ -1,14 +1,17 @@
 // `atc data generate`: a seeded synthetic market, streamed into Parquet through a DuckDB table
-// function (2048 rows at a time), so 10,000 symbols x 43,800 bars never sit in memory.
-// Each symbol has its own generator seeded from (seed, symbol index): the same symbol gets the
-// same bars whatever the number of symbols or the chunking.
+// function (2048 rows at a time), so 10,000 symbols x 43,800 bars never sit in memory. The bars
+// are computed by worker threads (generate-rows.ts) while DuckDB compresses and writes.
 
 import { DOUBLE, DuckDBTableFunction, ENUM, TIMESTAMP, type DuckDBConnection } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { statSync } from 'node:fs';
-import { Rng, Walk } from '../../datasets/generators/synthetic.js';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
+import { packageInfo } from '../util/package-root.js';
 import { sqlString } from './duckdb.js';
+import { BLOCK, FIELDS, type GenerateWorkerData, SLOTS } from './generate-rows.js';
 
 export interface GenerateOptions {
   symbols: number;
@@ -37,10 +40,6 @@ export function symbolName(i: number, total: number): string {
   return `S${String(i).padStart(Math.max(5, String(total - 1).length), '0')}`;
 }
 
-export function symbolSeed(seed: number, s: number): number {
-  return (seed ^ Math.imul(s + 1, 0x9e3779b1)) >>> 0;
-}
-
 let seq = 0;
 const VECTOR = 2048;
 
@@ -58,12 +57,18 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
   // ~2 % a day, scaled by the square root of the bar length (0.4 % an hour, 0.09 % per 5 minutes)
   const vol = Math.min(0.05, Math.max(0.0005, 0.02 * Math.sqrt(freq / 86_400e6)));
   if (!Number.isSafeInteger(start + freq * o.bars)) throw new UsageError('--start/--freq/--bars reach past the representable time range');
-  const cols = Array.from({ length: 5 }, () => new Float64Array(VECTOR)); // open high low close volume
-  const bar = new Float64Array(4);
-  let s = 0;
+  const cols = Array.from({ length: FIELDS }, () => new Float64Array(VECTOR)); // open high low close volume
+  // a worker per core, up to 4 (DuckDB's writer, one thread here, is then the bound); the
+  // main thread only copies; symbol s comes from worker s % step
+  const step = Math.max(1, Math.min(o.symbols, availableParallelism(), 4));
+  const file = join(packageInfo().root, 'dist', 'src', 'data', 'generate-worker.js');
+  const rings = Array.from({ length: step }, (_, first) => {
+    const d: GenerateWorkerData = { seed: o.seed, vol, symbols: o.symbols, bars: o.bars, first, step, ctl: new SharedArrayBuffer(4 * SLOTS), data: new SharedArrayBuffer(8 * SLOTS * FIELDS * BLOCK) };
+    return { ctl: new Int32Array(d.ctl), data: new Float64Array(d.data), slot: 0, worker: new Worker(file, { workerData: d }) };
+  });
+  let s = 0; // the symbol being copied, its bar i, and the rows of its current block already copied
   let i = 0;
-  let walk: Walk | undefined;
-  let rng: Rng | undefined;
+  let taken = 0;
   let rows = 0;
   const name = `atc_generate_${process.pid}_${++seq}`;
   const fn = DuckDBTableFunction.create({
@@ -77,24 +82,35 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
     mainFunction: (_info, out) => {
       let n = 0;
       while (n < VECTOR && s < o.symbols) {
-        if (!walk || !rng) {
-          rng = new Rng(symbolSeed(o.seed, s));
-          walk = new Walk(rng, { vol });
+        const ring = rings[s % step] as (typeof rings)[number];
+        let ready = Atomics.load(ring.ctl, ring.slot);
+        // the main thread may block here: DuckDB calls this synchronously and waits for rows
+        while (ready === 0) {
+          if (Atomics.wait(ring.ctl, ring.slot, 0, 60_000) === 'timed-out') throw new Error('atc data generate: a generator worker stalled');
+          ready = Atomics.load(ring.ctl, ring.slot);
         }
-        walk.nextBar(bar);
-        code[n] = s;
-        const t = start + i * freq; // exact: below 2^53
-        const hi = Math.floor(t / 4294967296);
-        tsWords[2 * n] = t - hi * 4294967296;
-        tsWords[2 * n + 1] = hi;
-        for (let k = 0; k < 4; k++) (cols[k] as Float64Array)[n] = bar[k] as number;
-        (cols[4] as Float64Array)[n] = Math.round(Math.exp(9 + 0.8 * rng.normal() + 20 * walk.sigma));
-        n++;
-        if (++i === o.bars) {
+        if (ready < 0) throw new Error('atc data generate: a generator worker failed');
+        const take = Math.min(VECTOR - n, ready - taken);
+        const base = ring.slot * FIELDS * BLOCK + taken;
+        for (let k = 0; k < FIELDS; k++) (cols[k] as Float64Array).set(ring.data.subarray(base + k * BLOCK, base + k * BLOCK + take), n);
+        code.fill(s, n, n + take);
+        for (let r = n; r < n + take; r++, i++) {
+          const t = start + i * freq; // exact: below 2^53
+          const hi = Math.floor(t / 4294967296);
+          tsWords[2 * r] = t - hi * 4294967296;
+          tsWords[2 * r + 1] = hi;
+        }
+        n += take;
+        taken += take;
+        if (taken === ready) {
+          Atomics.store(ring.ctl, ring.slot, 0);
+          Atomics.notify(ring.ctl, ring.slot);
+          ring.slot = (ring.slot + 1) % SLOTS;
+          taken = 0;
+        }
+        if (i === o.bars) {
           i = 0;
           s++;
-          walk = undefined;
-          rng = undefined;
         }
       }
       out.rowCount = n;
@@ -109,7 +125,11 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
   });
   conn.registerTableFunction(fn);
   const rowGroup = Math.min(122_880, Math.max(16_384, 8 * o.bars));
-  await conn.run(`COPY (SELECT symbol::VARCHAR AS symbol, ts, open, high, low, close, volume FROM ${name}()) TO ${sqlString(o.to)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, PARQUET_VERSION V2)`);
+  try {
+    await conn.run(`COPY (SELECT symbol, ts, open, high, low, close, volume FROM ${name}()) TO ${sqlString(o.to)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, PARQUET_VERSION V2)`);
+  } finally {
+    await Promise.all(rings.map((r) => r.worker.terminate()));
+  }
   o.onProgress?.(rows, total);
   return { rows, bytes: statSync(o.to).size };
 }

@@ -3,6 +3,7 @@
 
 import { EngineUnavailableError, KernelLayoutError } from '../errors.js';
 import { describeGpu, type GpuInfo, gpuInfo, loadNative } from './native.js';
+import { chooseSimd, type SimdChoice } from './simd.js';
 
 export type EngineName = 'rust' | 'ts' | 'cuda';
 /** The engines of the single-set step API (kernel.ts); the CUDA engine runs jobs (job.ts). */
@@ -13,6 +14,8 @@ export const ENGINE_REQUESTS: readonly EngineRequest[] = ['auto', 'rust', 'ts', 
 export interface EngineChoice {
   engine: EngineName;
   reason: string;
+  /** the native SIMD path the Rust engine runs (simd.ts: $ATC_SIMD or the fastest measured) */
+  simdPath?: string;
 }
 
 /** The size of a run, as far as the caller knows it. */
@@ -38,11 +41,12 @@ export function selectEngine(request: EngineRequest = 'auto', log: (msg: string)
       const n = loadNative();
       if (!n.ok && n.code === 'ATC_ERR_KERNEL_LAYOUT') throw new KernelLayoutError(n.field ?? '?', n.reason);
       if (!n.ok) throw new EngineUnavailableError(`engine rust is not available: ${n.reason}`);
-      return { engine: 'rust', reason: `requested: native Rust kernel, SIMD path ${n.paths[0]}` };
+      const simd = chooseSimd(n);
+      return { engine: 'rust', reason: `requested: native Rust kernel, SIMD path ${simd.path}: ${simd.reason}`, simdPath: simd.path };
     }
     case 'auto': {
       const n = loadNative();
-      if (n.ok) return autoNative(n.paths[0] as string, gpuInfo(), work);
+      if (n.ok) return autoNative(chooseSimd(n), gpuInfo(), work);
       const reason = `falling back to the TypeScript reference kernel (much slower): ${n.reason}`;
       log(reason);
       return { engine: 'ts', reason };
@@ -54,15 +58,16 @@ export function selectEngine(request: EngineRequest = 'auto', log: (msg: string)
 
 /** `auto` once the native kernel loads: the CUDA engine for a large run on a GPU (a grid over
  *  many symbols, both known), else the Rust kernel; the reason says which and why. */
-export function autoNative(simdPath: string, g: GpuInfo, work: Work | undefined): EngineChoice {
-  const rust = `native Rust kernel, SIMD path ${simdPath}`;
-  if (!g.ok) return { engine: 'rust', reason: `${rust} (CUDA: ${g.reason})` };
-  if (g.kind !== 'gpu') return { engine: 'rust', reason: `${rust} (CUDA: only the host build is loaded: ${g.library})` };
+export function autoNative(simd: SimdChoice, g: GpuInfo, work: Work | undefined): EngineChoice {
+  const rust = `native Rust kernel, SIMD path ${simd.path}: ${simd.reason}`;
+  const simdPath = simd.path;
+  if (!g.ok) return { engine: 'rust', reason: `${rust} (CUDA: ${g.reason})`, simdPath };
+  if (g.kind !== 'gpu') return { engine: 'rust', reason: `${rust} (CUDA: only the host build is loaded: ${g.library})`, simdPath };
   const { minSets, minSymbols } = AUTO_CUDA;
   const large = work !== undefined && work.sets >= minSets && work.symbols !== undefined && work.symbols >= minSymbols;
   if (!large) {
     const size = work ? `${work.sets} set(s)${work.symbols !== undefined ? ` over ${work.symbols} symbols` : ', symbols not known yet'}` : 'no grid given';
-    return { engine: 'rust', reason: `${rust} (GPU ${g.name} present; auto takes it for grids of >= ${minSets} sets over >= ${minSymbols} symbols; this run: ${size})` };
+    return { engine: 'rust', reason: `${rust} (GPU ${g.name} present; auto takes it for grids of >= ${minSets} sets over >= ${minSymbols} symbols; this run: ${size})`, simdPath };
   }
   return { engine: 'cuda', reason: `CUDA engine on ${describeGpu(g)}: a grid of ${work.sets} sets over ${work.symbols} symbols` };
 }

@@ -38,6 +38,8 @@ export interface PassInput {
   /** consume batches in source order (symbol order) rather than as their kernels finish */
   ordered?: boolean;
   signal?: AbortSignal | undefined;
+  /** adds the main thread's seconds spent reading and batching bars (not waiting for a free slot) */
+  onRead?: ((seconds: number) => void) | undefined;
 }
 
 const EMPTY: KernelResult = { last: new Float64Array(0), alerts: new Uint32Array(0), accounts: new Float64Array(0), kernelSeconds: 0 };
@@ -62,20 +64,41 @@ export async function runPass(p: PassInput): Promise<number> {
     }
     read = { ...index, rows, totalRows: rows.reduce((a, b) => a + b, 0) + index.nullSymbolRows };
   }
+  let slotWait = 0;
   const batches = loadBatches(readBars(p.db, p.src, read, { done: p.done, columns: (p.inputs ?? []).map((c) => c.name), ...(after ? { after } : {}) }), {
     symbols: index.symbols,
     minBars: p.minBars,
     file: p.file,
     policy: p.policy,
-    acquire: () => p.pool.acquire(),
+    acquire: async () => {
+      const t0 = performance.now();
+      const slot = await p.pool.acquire();
+      slotWait += performance.now() - t0;
+      return slot;
+    },
     release: (slot) => p.pool.release(slot),
     done: p.done,
     continueFrom,
     expectedRows: index.rows,
     inputs: p.inputs,
   });
+  // read time: awaiting the next batch, less the time the loader waited for a free slot
+  const timed = async function* (): AsyncGenerator<Batch> {
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        const w0 = slotWait;
+        const next = await batches.next();
+        p.onRead?.((performance.now() - t0 - (slotWait - w0)) / 1000);
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await batches.return(undefined); // a loop left early closes the loader (it gives back its slot)
+    }
+  };
   try {
-    for await (const batch of batches) {
+    for await (const batch of timed()) {
       if (failure || p.signal?.aborted) {
         p.pool.release(batch.slot);
         break;

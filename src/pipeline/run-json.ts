@@ -29,7 +29,12 @@ export function writeRunJson(rd: RunDir, o: RunJobOptions, files: readonly strin
     chunkBars: o.chunkBars,
     passes: report.passes,
     counts: Object.fromEntries(COUNT_KEYS.map((k) => [k, report[k]])),
-    timings: { seconds: +report.seconds.toFixed(3), kernelSeconds: +report.kernelSeconds.toFixed(3) },
+    timings: {
+      seconds: +report.seconds.toFixed(3),
+      kernelSeconds: +report.kernelSeconds.toFixed(3),
+      stages: Object.fromEntries(Object.entries(report.stages).map(([k, v]) => [k, +v.toFixed(3)])),
+      peakRssMB: report.peakRssMB,
+    },
     ...(report.cache ? { cache: report.cache } : {}),
     finished: new Date().toISOString(),
   });

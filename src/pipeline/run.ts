@@ -55,6 +55,20 @@ export interface RunJobOptions extends ResolvedJob {
   groupSize?: number | undefined;
 }
 
+/** Seconds per stage of a run. read, kernel and write run concurrently. */
+export interface StageSeconds {
+  /** waiting for bars from the reader (DuckDB's scan, checks, batching), not for a free slot */
+  read: number;
+  /** the kernel in the workers, summed over them (= kernelSeconds) */
+  kernel: number;
+  /** writing results: Parquet parts, commits, checkpoints */
+  write: number;
+  /** the result cache: fingerprints, lookups, results taken from it, entries stored */
+  cache: number;
+  /** the run's tables from its parts, and the list of its files */
+  finalize: number;
+}
+
 /** What a run did. */
 export interface RunReport {
   /** the run directory */
@@ -80,6 +94,10 @@ export interface RunReport {
   seconds: number;
   /** seconds inside the kernel, summed over the workers */
   kernelSeconds: number;
+  /** where the time went, per stage (they overlap: they do not add up to `seconds`) */
+  stages: StageSeconds;
+  /** the process's peak resident set size in MB (main thread, workers and DuckDB) */
+  peakRssMB: number;
   outputs: readonly OutputKind[];
   /** `out` already held the complete results of this run: nothing was computed */
   alreadyComplete: boolean;
@@ -131,20 +149,33 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       commits: 0,
       seconds: 0,
       kernelSeconds: 0,
+      stages: { read: 0, kernel: 0, write: 0, cache: 0, finalize: 0 },
+      peakRssMB: 0,
       outputs: o.outputs,
       alreadyComplete: rd.isComplete(),
       files: [],
     };
     if (report.alreadyComplete) {
       const j = rd.readRunJson() as unknown as { counts: Pick<RunReport, (typeof COUNT_KEYS)[number]> };
-      Object.assign(report, j.counts, { alreadyComplete: true, engine, files: outputFiles(o.out), seconds: (performance.now() - t0) / 1000 });
+      Object.assign(report, j.counts, { alreadyComplete: true, engine, files: outputFiles(o.out), seconds: (performance.now() - t0) / 1000, peakRssMB: peakRssMB() });
       return report;
     }
     // Per-bar outputs (signals, the portfolio's per-bar sums) are not served from the cache:
     // such runs compute every symbol, and store entries for later runs.
     const serve = !o.outputs.includes('signals') && !o.outputs.includes('portfolio');
+    const stages = report.stages;
+    // adds the seconds `f` takes to a stage
+    const timed = async <T>(stage: keyof StageSeconds, f: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await f();
+      } finally {
+        stages[stage] += (performance.now() - t) / 1000;
+      }
+    };
     if (store) {
-      cache = await CachePhase.open({ store, conn: db.conn, src, sets: o.sets, serve });
+      const opened = store;
+      cache = await timed('cache', () => CachePhase.open({ store: opened, conn: db.conn, src, sets: o.sets, serve }));
       store = undefined; // the phase closes it
     }
     const index = cache?.index ?? (await indexSource(db.conn, src));
@@ -159,7 +190,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     // started when some symbol needs computing (a run answered by the cache needs no workers)
     const getPool = (): KernelPool =>
       (pool ??= new KernelPool(
-        { engine: engine.engine, simdPath: o.simdPath, strategy: o.strategySpec },
+        { engine: engine.engine, simdPath: o.simdPath ?? engine.simdPath, strategy: o.strategySpec },
         { workers: o.workers, slots: o.workers + 2, capacity: o.chunkBars, extra: o.equity, inputs: inputs.map((c) => c.name) },
       ));
     const signals = o.outputs.includes('signals') ? new SignalsWriter(await db.connect(), o.equity, tables) : undefined;
@@ -195,7 +226,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
         cache: cache ? { writer: cache.writer, k0: g * groupSize, stateBytes } : undefined,
       });
       const start = cache
-        ? await cache.startGroup({ k0: g * groupSize, sets, stateBytes, done, trades: wants.trades }, persister, (n, bars) => progress.add(n, bars))
+        ? await timed('cache', () => cache!.startGroup({ k0: g * groupSize, sets, stateBytes, done, trades: wants.trades }, persister, (n, bars) => progress.add(n, bars)))
         : { continueFrom: new Map<number, { bars: number; lastTs: number }>(), dispatch: () => undefined };
       if (done.includes(0) || (g === 0 && index.nullSymbolRows > 0)) {
         const p = getPool();
@@ -214,28 +245,31 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
             continueFrom: start.continueFrom,
             inputs,
             dispatcher,
-            consume: (batch, r) => persister.persist(batch, r),
+            consume: (batch, r) => timed('write', () => persister.persist(batch, r)),
             signal: o.signal,
+            onRead: (s) => (stages.read += s),
           });
         } finally {
           if (start.tailTable) await wconn.run(`DROP TABLE IF EXISTS ${start.tailTable}`);
         }
       }
-      await persister.checkpoint(true);
-      await cache?.writer.flush();
+      await timed('write', () => persister.checkpoint(true));
+      if (cache) await timed('cache', () => cache!.writer.flush());
       cachedRows.summary.push(...persister.cachedRows.summary);
       cachedRows.stats.push(...persister.cachedRows.stats);
     }
     progress.finish();
-    await cache?.finish();
+    if (cache) await timed('cache', () => cache!.finish());
     if (cache) report.cache = cache.report;
-    const totals = await finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, await db.connect());
+    const totals = await timed('finalize', async () => finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, await db.connect()));
     Object.assign(report, totals);
     if (totals.symbols === 0) {
       throw new DataError('ATC_ERR_NO_BARS', `${o.data}: no symbol has bars to compute: every row or symbol was rejected (${totals.rejects} rejects, see ${join(o.out, 'rejects.parquet')})`, { file: o.data });
     }
-    report.files = outputFiles(o.out);
+    report.files = await timed('finalize', async () => outputFiles(o.out));
     report.seconds = (performance.now() - t0) / 1000;
+    stages.kernel = report.kernelSeconds;
+    report.peakRssMB = peakRssMB();
     writeRunJson(rd, o, src.files, report);
     return report;
   } finally {
@@ -245,6 +279,10 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     dir?.close();
     db.close();
   }
+}
+
+function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 /** The result files of a complete run directory. */

@@ -132,7 +132,8 @@ async function computeTable(run: RunSource, db: Db, src: BarSource, set: ParamSe
   const capacity = Math.max(1, ...index.rows);
   // one slot that holds the longest symbol whole: no symbol is cut into blocks
   const slot = attachSlot(createSharedSlot(capacity, true), 0);
-  const kernel = createJobKernel([{ params: set.params, trade: set.trade }], selectEngine('auto', log ?? (() => undefined)).engine);
+  const engine = selectEngine('auto', log ?? (() => undefined));
+  const kernel = createJobKernel([{ params: set.params, trade: set.trade }], engine.engine, { simdPath: engine.simdPath });
   const out: SymbolSeries[] = [];
   const batches = loadBatches(readBars(db, src, index), {
     symbols: index.symbols,

@@ -1,7 +1,7 @@
 // The real CLI, spawned: help/version/usage errors, `atc run` on the embedded sample (checked
 // value by value against the kernel called in-process), batch-size invariance, bad input files.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleDataset } from '../../datasets/index.js';
@@ -9,6 +9,7 @@ import { resolveParams } from '../../src/config/params.js';
 import { FLOAT_COLUMNS } from '../../src/engine/batch.js';
 import { computeSeries, createKernel } from '../../src/engine/kernel.js';
 import { columnNames, SIGNALS } from '../../src/results/schema.js';
+import { packageInfo } from '../../src/util/package-root.js';
 import { atc, parquetFrom, tempDir } from '../helpers/cli.js';
 import { ENGINES } from '../helpers/engines.js';
 import { query } from '../helpers/golden.js';
@@ -27,6 +28,18 @@ describe('atc basics', () => {
     const r = await atc(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('--version loads no native module (DuckDB, the kernel); --help does', async () => {
+    // a preload that names every native module the process loads, on stderr
+    const preload = join(tempDir(), 'dlopen.cjs');
+    writeFileSync(preload, 'const o = process.dlopen; process.dlopen = function (m, f, ...r) { process.stderr.write(`dlopen ${f}\\n`); return o.call(this, m, f, ...r); };\n');
+    const env = { NODE_OPTIONS: `--require ${preload}` };
+    const version = await atc(['--version'], env);
+    expect(version.stdout.trim()).toBe(packageInfo().version);
+    expect(version.stderr).not.toMatch(/dlopen/);
+    const help = await atc(['--help'], env);
+    expect(help.stderr).toMatch(/dlopen .*duckdb/);
   });
 
   it.each([
@@ -68,6 +81,19 @@ describe('atc run on the embedded sample', () => {
     expect(cols.map((c) => c.column_name)).toEqual(columnNames(SIGNALS.columns));
     const n = await query(`SELECT count(*)::INT AS n FROM read_parquet('${out}/signals/*.parquet')`);
     expect(n[0]?.n).toBe(33069);
+  });
+
+  it('run.json and the printed report give the time of each stage and the peak RSS', async () => {
+    expect(first.code, first.stderr).toBe(0);
+    const { timings } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(Object.keys(timings.stages)).toEqual(['read', 'kernel', 'write', 'cache', 'finalize']);
+    for (const v of Object.values(timings.stages)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(timings.stages.kernel).toBe(timings.kernelSeconds);
+    // every symbol was read, computed, written (signals) and finalized here
+    for (const k of ['read', 'kernel', 'write', 'finalize']) expect(timings.stages[k], k).toBeGreaterThan(0);
+    expect(timings.stages.read).toBeLessThanOrEqual(timings.seconds);
+    expect(timings.peakRssMB).toBeGreaterThan(20);
+    expect(first.stdout).toMatch(/^time: read \d+\.\d\d s, kernel \d+\.\d\d s \(summed over the workers\), write \d+\.\d\d s, cache \d+\.\d\d s, finalize \d+\.\d\d s; peak RSS \d+ MB$/m);
   });
 
   it.each(ENGINES)('matches the %s kernel called in-process, value by value', async (engine) => {

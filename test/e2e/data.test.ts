@@ -5,6 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Rng, Walk } from '../../datasets/generators/synthetic.js';
+import { BLOCK, symbolSeed } from '../../src/data/generate-rows.js';
 import { atc, tempDir } from '../helpers/cli.js';
 import { faultyFile, realFile, SAMPLE } from '../helpers/fixtures.js';
 import { query } from '../helpers/golden.js';
@@ -137,5 +139,23 @@ describe('generate', () => {
     expect(shape).toEqual([{ n: 2500, s: 5, span: '1 day 17:35:00', ohlc: true }]);
     const rep = await inspectJson(join(d, 'c.parquet'));
     expect(rep).toMatchObject({ sorted: true, barSeconds: 300, timeGaps: { gaps: 0 } });
+  });
+
+  it("writes each symbol's seeded walk, across the blocks its worker hands over", async () => {
+    const d = tempDir();
+    const bars = BLOCK + 1000; // a symbol spans two blocks
+    const r = await atc(['data', 'generate', '--symbols', '3', '--bars', String(bars), '--seed', '9', '--freq', '1d', '--to', join(d, 'g.parquet'), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await query(`SELECT open, high, low, close, volume FROM '${join(d, 'g.parquet')}' WHERE symbol = 'S00001' ORDER BY ts`);
+    expect(rows).toHaveLength(bars);
+    const rng = new Rng(symbolSeed(9, 1));
+    const walk = new Walk(rng, { vol: 0.02 }); // 2 % a day
+    const bar = new Float64Array(4);
+    const mismatches = rows.filter((row) => {
+      walk.nextBar(bar);
+      const volume = Math.round(Math.exp(9 + 0.8 * rng.normal() + 20 * walk.sigma));
+      return row.open !== bar[0] || row.high !== bar[1] || row.low !== bar[2] || row.close !== bar[3] || row.volume !== volume;
+    });
+    expect(mismatches).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ export function infoCommand(y: Argv, io: Io): Argv {
         version: packageInfo().version,
         node: process.version,
         engine: choice,
-        native: n.ok ? { file: n.file, simdPaths: n.paths } : { file: n.file, unavailable: n.reason },
+        native: n.ok ? { file: n.file, simdPaths: n.paths, simdPath: choice.simdPath } : { file: n.file, unavailable: n.reason },
         gpu: gpu.ok ? gpu : { unavailable: gpu.reason },
         autoCuda: AUTO_CUDA,
       };
@@ -27,7 +27,7 @@ export function infoCommand(y: Argv, io: Io): Argv {
       else {
         io.out(`atc ${info.version} (node ${info.node})\n`);
         io.out(`engine: ${choice.engine} (${choice.reason})\n`);
-        io.out(n.ok ? `native kernel: ${n.file}\nSIMD paths: ${n.paths.join(', ')}\n` : `native kernel: unavailable: ${n.reason}\n`);
+        io.out(n.ok ? `native kernel: ${n.file}\nSIMD paths: ${n.paths.join(', ')}; runs ${choice.simdPath ?? n.paths[0]}\n` : `native kernel: unavailable: ${n.reason}\n`);
         if (!gpu.ok) io.out(`GPU: ${gpu.reason}\n`);
         else if (gpu.kind === 'host') io.out(`GPU: none; ${describeGpu(gpu)}: --engine cuda runs its code on the CPU (for tests)\n`);
         else io.out(`GPU: ${describeGpu(gpu)}; --engine cuda runs on it; auto takes it for grids of >= ${AUTO_CUDA.minSets} sets over >= ${AUTO_CUDA.minSymbols} symbols\n`);
