@@ -38,6 +38,7 @@ import { runPass } from './pass.js';
 import { Progress, type ProgressEvent } from './progress.js';
 import { openRun } from './resume.js';
 import { COUNT_KEYS, writeRunJson } from './run-json.js';
+import { diskFullError } from '../util/disk-full.js';
 
 export type { CacheReport };
 
@@ -225,6 +226,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     report.seconds = (performance.now() - t0) / 1000;
     writeRunJson(rd, o, src.files, report);
     return report;
+  } catch (e) {
+    throw diskFullError(e, `--out ${o.out}${o.cache ? ` or --cache ${o.cache}` : ''}`) ?? e;
   } finally {
     await pool?.close();
     cache?.close();
