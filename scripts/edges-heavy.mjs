@@ -6,12 +6,13 @@
 //           50,000,000 bars (time blocks) at two chunk sizes: bounded peak RSS, same bits.
 //   fuzz    thousands of damaged Parquet and CSV files (test/e2e/fuzz.test.ts, more cases).
 //
-// Options: --only shapes|fuzz, --symbols 1000000, --long-bars 50000000, --fuzz-cases 3000,
-// --seed 15, --dir <scratch dir> (default a temporary one; several GB for the long symbol).
+// Options: --only shapes|many|long|fuzz, --symbols 1000000, --long-bars 50000000, --fuzz-cases 3000,
+// --seed 15, --dir <scratch dir> (default a temporary one, removed; several GB for the long
+// symbol; a kept --dir keeps the generated data for the next time).
 // Prints one line per check and exits 1 if any failed.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +62,8 @@ async function manySymbols() {
   const peaks = {};
   for (const symbols of [10_000, n]) {
     const data = join(dir, `u${symbols}.parquet`);
-    await atc(['data', 'generate', '--symbols', String(symbols), '--bars', '10', '--seed', '1', '--to', data, '--quiet']);
-    const r = await atc(['run', '--data', data, '--out', join(dir, `u${symbols}-out`), ...params]);
+    if (!existsSync(data)) await atc(['data', 'generate', '--symbols', String(symbols), '--bars', '10', '--seed', '1', '--to', data, '--quiet']);
+    const r = await atc(['run', '--data', data, '--out', join(dir, `u${symbols}-out`), '--overwrite', ...params]);
     const report = JSON.parse(r.stdout);
     peaks[symbols] = r.peakKb;
     check(report.symbols === symbols, `${symbols.toLocaleString('en')} symbols x 10 bars: ${report.symbols} symbols with results in ${r.seconds.toFixed(0)} s, peak RSS ${mb(r.peakKb)}`);
@@ -76,11 +77,11 @@ async function manySymbols() {
 async function longSymbol() {
   const bars = Number(opt['long-bars']);
   const data = join(dir, `long-${bars}.parquet`);
-  await atc(['data', 'generate', '--symbols', '1', '--bars', String(bars), '--seed', '2', '--freq', '1m', '--to', data, '--quiet']);
+  if (!existsSync(data)) await atc(['data', 'generate', '--symbols', '1', '--bars', String(bars), '--seed', '2', '--freq', '1m', '--to', data, '--quiet']);
   const outs = [];
   for (const chunk of [524_288, 131_072]) {
     const out = join(dir, `long-${chunk}`);
-    const r = await atc(['run', '--data', data, '--out', out, '--chunk-bars', String(chunk), '--workers', '2', '--outputs', 'summary,stats,trades', '--no-cache', '--quiet', '--json']);
+    const r = await atc(['run', '--data', data, '--out', out, '--overwrite', '--chunk-bars', String(chunk), '--workers', '2', '--outputs', 'summary,stats,trades', '--no-cache', '--quiet', '--json']);
     const report = JSON.parse(r.stdout);
     check(report.bars === bars, `one symbol of ${bars.toLocaleString('en')} bars, --chunk-bars ${chunk}: ${report.bars} bars in ${r.seconds.toFixed(0)} s, peak RSS ${mb(r.peakKb)}`);
     outs.push({ out, peakKb: r.peakKb });
@@ -102,10 +103,8 @@ function fuzz() {
 }
 
 try {
-  if (!opt.only || opt.only === 'shapes') {
-    await manySymbols();
-    await longSymbol();
-  }
+  if (!opt.only || opt.only === 'shapes' || opt.only === 'many') await manySymbols();
+  if (!opt.only || opt.only === 'shapes' || opt.only === 'long') await longSymbol();
   if (!opt.only || opt.only === 'fuzz') fuzz();
 } finally {
   if (!opt.dir) rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,9 @@ export function sample(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM'), fds: readdirSync(`/proc/${pid}/fd`).length };
+    const s = { rssKb: kb('VmRSS'), peakKb: kb('VmHWM'), fds: readdirSync(`/proc/${pid}/fd`).length };
+    // an exiting process (a zombie) has no memory lines
+    return Number.isFinite(s.rssKb) && Number.isFinite(s.peakKb) ? s : undefined;
   } catch {
     return undefined;
   }
