@@ -172,7 +172,7 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
     const index = await indexSource(db.conn, src);
     const schema = signalsSchema(equity);
     const p = (pool = new KernelPool({ engine: engine.engine }, { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity }));
-    const minBars = Math.max(...job.sets.map((s) => minimumBars(s.params)));
+    const minBars = job.sets.reduce((m, s) => Math.max(m, minimumBars(s.params)), 0);
     const passes = async (): Promise<void> => {
       for (const [g, set] of job.sets.entries()) {
         const dispatcher = new Dispatcher(p, g, [{ params: set.params, trade: set.trade }], createPlan(set.params).stateBytes, { trades: false, portfolio: false, planes: true, extra: equity });

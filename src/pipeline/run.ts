@@ -143,7 +143,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const index = cache?.index ?? (await indexSource(db.conn, src));
     if (index.totalRows === 0) throw new DataError('ATC_ERR_NO_BARS', `${o.data}: the source has no rows`, { file: o.data });
     const symbols = index.symbols;
-    const minBars = Math.max(...o.sets.map((s) => minimumBars(s.params)));
+    // a loop, not Math.max(...): a grid of 100,000s of sets overflows the call stack
+    const minBars = o.sets.reduce((m, s) => Math.max(m, minimumBars(s.params)), 0);
     const progress = new Progress(
       { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
       (e) => o.onProgress?.(e),
