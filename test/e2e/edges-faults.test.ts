@@ -101,28 +101,33 @@ describe('a full disk', () => {
 });
 
 describe('failing kernel workers', () => {
-  const dir = tempDir();
-  const whole = join(dir, 'whole');
-  let args: string[] = [];
-  beforeAll(async () => {
+  it('a worker that throws, then one that exits, then one over its memory limit: ATC_ERR_WORKER naming the chunk each time, nothing half-committed; the rerun completes', async () => {
+    const dir = tempDir();
     const data = await generated(dir, 40, 1_000, 3);
-    args = ['--data', data, '--chunk-bars', '4000', '--workers', '2', '--outputs', 'summary,stats,trades', '--no-cache', '--quiet'];
+    const args = ['--data', data, '--chunk-bars', '4000', '--workers', '2', '--outputs', 'summary,stats,trades', '--no-cache', '--quiet'];
+    const whole = join(dir, 'whole');
     expect((await atc(['run', ...args, '--out', whole])).code).toBe(0);
-  });
-
-  it.each(['throw', 'exit', 'oom'])('a worker that does %s: ATC_ERR_WORKER naming the chunk, nothing half-committed, a rerun completes', async (kind) => {
-    const out = join(dir, kind);
-    // S00031 is in the 8th chunk of 4 symbols (2,000 bars each)
-    const r = await atc(['run', ...args, '--out', out], { ATC_TEST_FAULT: `${kind}@S00031`, ATC_WORKER_HEAP_MB: '64' });
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^atc: ATC_ERR_WORKER: a kernel worker failed on chunk #7 \(4 series, S00028 \.\. S00031, parameter-set group 0\): .*run the same command again to resume\n$/);
-    expect(r.stderr).toMatch({ throw: /injected fault/, exit: /exited with code: 3/, oom: /memory limit/ }[kind] as RegExp);
-    nothingHalfWritten(out);
-    const committed = readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter(Boolean).flatMap((l) => (JSON.parse(l) as { symbols: string[] }).symbols);
-    expect(committed).not.toContain('S00031');
+    const out = join(dir, 'o');
+    const committed = (): string[] => readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter(Boolean).flatMap((l) => (JSON.parse(l) as { symbols: string[] }).symbols);
+    // chunks of 4 symbols (1,000 bars each); each failing run resumes what the previous committed
+    const faults = [
+      ['throw', 'S00011', /chunk #2 \(4 series, S00008 \.\. S00011, parameter-set group 0\): injected fault/],
+      ['exit', 'S00023', /chunk #\d+ \(4 series, S00020 \.\. S00023, parameter-set group 0\): worker exited with code: 3/],
+      ['oom', 'S00035', /chunk #\d+ \(4 series, S00032 \.\. S00035, parameter-set group 0\): .*memory limit/],
+    ] as const;
+    for (const [kind, symbol, message] of faults) {
+      const r = await atc(['run', ...args, '--out', out], { ATC_TEST_FAULT: `${kind}@${symbol}`, ATC_WORKER_HEAP_MB: '64' });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^atc: ATC_ERR_WORKER: a kernel worker failed on chunk .*run the same command again to resume\n$/);
+      expect(r.stderr, kind).toMatch(message);
+      nothingHalfWritten(out);
+      expect(committed()).not.toContain(symbol);
+    }
+    const before = committed();
+    expect(new Set(before).size).toBe(before.length); // no symbol committed twice
     const again = await atc(['run', ...args, '--out', out, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).resumedSymbols).toBe(committed.length);
+    expect(JSON.parse(again.stdout).resumedSymbols).toBe(before.length);
     await sameTables(whole, out, ['summary', 'stats', 'trades']);
   });
 });
