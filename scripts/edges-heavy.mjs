@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The slow checks of reliability at the edges (not in `npm test`): `npm run test:edges-heavy`.
 //
-//   shapes  1,000,000 symbols x 10 bars, next to 10,000 x 10 (peak RSS: the larger universe
-//           may add its dictionary and index, about the symbol names, not more); one symbol of
+//   shapes  1,000,000 symbols x 10 bars, next to 10,000 x 1,000 (the same bars; peak RSS: the
+//           larger universe may add its dictionary and index, ~1 KB a symbol); one symbol of
 //           50,000,000 bars (time blocks) at two chunk sizes: bounded peak RSS, same bits.
 //   fuzz    thousands of damaged Parquet and CSV files (test/e2e/fuzz.test.ts, more cases).
 //
@@ -59,19 +59,26 @@ async function manySymbols() {
   const n = Number(opt.symbols);
   // a short MA so that 10 bars are enough
   const params = ['--lengths', '6', '--robustness', 'Narrow', '--no-cache', '--quiet', '--json'];
-  const peaks = {};
-  for (const symbols of [10_000, n]) {
-    const data = join(dir, `u${symbols}.parquet`);
-    if (!existsSync(data)) await atc(['data', 'generate', '--symbols', String(symbols), '--bars', '10', '--seed', '1', '--to', data, '--quiet']);
-    const r = await atc(['run', '--data', data, '--out', join(dir, `u${symbols}-out`), '--overwrite', ...params]);
+  // the baseline: 10,000 symbols and the same bars in all (the slots are as full: memory for
+  // bars is the same, the difference is what each symbol costs)
+  const shapes = [
+    { symbols: 10_000, bars: (10 * n) / 10_000 },
+    { symbols: n, bars: 10 },
+  ];
+  const peaks = [];
+  for (const { symbols, bars } of shapes) {
+    const data = join(dir, `u${symbols}x${bars}.parquet`);
+    if (!existsSync(data)) await atc(['data', 'generate', '--symbols', String(symbols), '--bars', String(bars), '--seed', '1', '--to', data, '--quiet']);
+    const r = await atc(['run', '--data', data, '--out', join(dir, `u${symbols}x${bars}-out`), '--overwrite', ...params]);
     const report = JSON.parse(r.stdout);
-    peaks[symbols] = r.peakKb;
-    check(report.symbols === symbols, `${symbols.toLocaleString('en')} symbols x 10 bars: ${report.symbols} symbols with results in ${r.seconds.toFixed(0)} s, peak RSS ${mb(r.peakKb)}`);
+    peaks.push(r.peakKb);
+    check(report.symbols === symbols, `${symbols.toLocaleString('en')} symbols x ${bars} bars: ${report.symbols} symbols with results in ${r.seconds.toFixed(0)} s, peak RSS ${mb(r.peakKb)}`);
   }
-  // the dictionary (names as JS strings and DuckDB ENUM) and the index (rows, done flags) per symbol
-  const perSymbolBytes = 256;
-  const bound = peaks[10_000] + ((n - 10_000) * perSymbolBytes) / 1024;
-  check(peaks[n] <= bound, `peak RSS ${mb(peaks[n])} for ${n.toLocaleString('en')} symbols vs ${mb(peaks[10_000])} for 10,000; bound ${mb(bound)} (${perSymbolBytes} B per extra symbol); ${(((peaks[n] - peaks[10_000]) * 1024) / (n - 10_000)).toFixed(0)} B per extra symbol measured`);
+  // the dictionary (names as JS strings and a DuckDB ENUM), the index (rows, done flags) and
+  // the manifest's symbol lists, per symbol
+  const perSymbolBytes = 1024;
+  const bound = peaks[0] + ((n - 10_000) * perSymbolBytes) / 1024;
+  check(peaks[1] <= bound, `peak RSS ${mb(peaks[1])} for ${n.toLocaleString('en')} symbols vs ${mb(peaks[0])} for 10,000 (same bars); bound ${mb(bound)} (${perSymbolBytes} B per extra symbol); ${(((peaks[1] - peaks[0]) * 1024) / (n - 10_000)).toFixed(0)} B per extra symbol measured`);
 }
 
 async function longSymbol() {
