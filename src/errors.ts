@@ -23,6 +23,8 @@ export type AtcErrorCode =
   | 'ATC_ERR_OUTPUT_BUSY'
   | 'ATC_ERR_OUTPUT_PATH'
   | 'ATC_ERR_NO_BARS'
+  | 'ATC_ERR_DISK_FULL'
+  | 'ATC_ERR_WORKER'
   | 'ATC_ERR_SQL'
   | 'ATC_ERR_CACHE'
   | 'ATC_ERR_CACHE_BUSY'

@@ -27,6 +27,7 @@ import { sampleDataset } from '../../datasets/index.js';
 import type { ParamSet } from '../config/grid.js';
 import { type JobOptions, resolveJob } from '../config/options.js';
 import { minimumBars } from '../config/params.js';
+import { UsageError } from '../errors.js';
 import { indexSource } from '../data/bars-reader.js';
 import { openDb } from '../data/duckdb.js';
 import { openBarSource } from '../data/source.js';
@@ -156,6 +157,7 @@ class Handover<T> {
 export async function* streamSignals(options: StreamOptions = {}): AsyncGenerator<RecordBatch> {
   const { signal, logger, retain = false, equity = false, ...rest } = options;
   const job = resolveJob({ ...rest, cache: false, outputs: ['signals'], equity }, 'options');
+  if (job.strategy) throw new UsageError(`streamSignals covers the ATC only for now (strategy ${job.strategy.name}): run backtest() with outputs ['signals'] and read them with openResults()`);
   const data = job.data ?? sampleDataset();
   const log = logger ?? ((m: string) => process.emitWarning(m, 'AtcWarning'));
   const engine = selectEngine(job.engine, log);
@@ -172,7 +174,7 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
     const index = await indexSource(db.conn, src);
     const schema = signalsSchema(equity);
     const p = (pool = new KernelPool({ engine: engine.engine, simdPath: engine.simdPath }, { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity }));
-    const minBars = Math.max(...job.sets.map((s) => minimumBars(s.params)));
+    const minBars = job.sets.reduce((m, s) => Math.max(m, minimumBars(s.params)), 0);
     const passes = async (): Promise<void> => {
       for (const [g, set] of job.sets.entries()) {
         const dispatcher = new Dispatcher(p, g, [{ params: set.params, trade: set.trade }], createPlan(set.params).stateBytes, { trades: false, portfolio: false, planes: true, extra: equity });

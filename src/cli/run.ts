@@ -3,6 +3,7 @@
 
 import yargs, { type Argv } from 'yargs';
 import { AtcError, isAtcError, UsageError } from '../errors.js';
+import { diskFullError } from '../util/disk-full.js';
 import { packageInfo } from '../util/package-root.js';
 import type { Io } from './io.js';
 
@@ -64,7 +65,8 @@ export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promis
   return code;
 }
 
-function report(e: unknown, io: Io): number {
+function report(e0: unknown, io: Io): number {
+  const e = diskFullError(e0, 'the files this command writes') ?? e0;
   if (e instanceof UsageError || (isAtcError(e) && e.code === 'ATC_ERR_INVALID_PARAM')) {
     io.err(`atc: ${(e as AtcError).message}\n${e instanceof UsageError ? 'Run `atc --help` for usage.\n' : ''}`);
     return 2;

@@ -39,6 +39,7 @@ import { Progress, type ProgressEvent } from './progress.js';
 import { openRun } from './resume.js';
 import { COUNT_KEYS, writeRunJson } from './run-json.js';
 import { tablesOf } from '../strategies/tables.js';
+import { diskFullError } from '../util/disk-full.js';
 
 export type { CacheReport };
 
@@ -181,7 +182,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const index = cache?.index ?? (await indexSource(db.conn, src));
     if (index.totalRows === 0) throw new DataError('ATC_ERR_NO_BARS', `${o.data}: the source has no rows`, { file: o.data });
     const symbols = index.symbols;
-    const minBars = Math.max(...o.sets.map((s) => (strategy ? strategy.minimumBars(s.strategy?.values ?? {}) : minimumBars(s.params))));
+    // a loop, not Math.max(...): a grid of 100,000s of sets overflows the call stack
+    const minBars = o.sets.reduce((m, s) => Math.max(m, strategy ? strategy.minimumBars(s.strategy?.values ?? {}) : minimumBars(s.params)), 0);
     const progress = new Progress(
       { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
       (e) => o.onProgress?.(e),
@@ -272,6 +274,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     report.peakRssMB = peakRssMB();
     writeRunJson(rd, o, src.files, report);
     return report;
+  } catch (e) {
+    throw diskFullError(e, `--out ${o.out}${o.cache ? ` or --cache ${o.cache}` : ''}`) ?? e;
   } finally {
     await pool?.close();
     cache?.close();

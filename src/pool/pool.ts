@@ -19,6 +19,7 @@ export class KernelPool {
   private closed = false;
 
   constructor(init: Omit<WorkerInit, 'slots'>, opts: { workers: number; slots: number; capacity: number; extra?: boolean; inputs?: readonly string[]; workerFile?: string }) {
+    const heapMb = Number(process.env.ATC_WORKER_HEAP_MB ?? 0);
     const shared = Array.from({ length: opts.slots }, () => createSharedSlot(opts.capacity, opts.extra, opts.inputs));
     this.slots = shared.map(attachSlot);
     this.free = this.slots.map((s) => s.index);
@@ -29,6 +30,8 @@ export class KernelPool {
       maxThreads: opts.workers,
       idleTimeout: 60_000,
       workerData: { ...init, slots: shared } satisfies WorkerInit,
+      // the kernels' memory is native and in the slots; the JS heap of a worker stays small
+      ...(heapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
     });
   }
 

@@ -31,7 +31,20 @@ function kernelFor(task: KernelTask): TaskKernel {
   return k;
 }
 
+// Test-only fault injection, to test how a run survives a failing worker:
+// ATC_TEST_FAULT=throw|exit|oom@<symbol> makes the worker that gets the chunk holding <symbol>
+// throw, exit, or allocate until it is over its heap limit (ATC_WORKER_HEAP_MB).
+const fault = /^(throw|exit|oom)@(.+)$/.exec(process.env.ATC_TEST_FAULT ?? '');
+
+function injectFault(kind: string): void {
+  if (kind === 'throw') throw new Error('injected fault (ATC_TEST_FAULT)');
+  if (kind === 'exit') process.exit(3);
+  const hog: number[][] = [];
+  for (;;) hog.push(Array.from({ length: 1 << 16 }, (_, i) => i + 0.5));
+}
+
 export default function run(task: KernelTask): KernelResult {
+  if (fault && task.symbols.includes(fault[2] as string)) injectFault(fault[1] as string);
   const slot = slots[task.slot];
   if (!slot) throw new Error(`no slot ${task.slot}`);
   const n = task.nSeries;

@@ -15,7 +15,7 @@
 // parameter sets). A trailing partial manifest line (a write cut short) is ignored.
 
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtcError } from '../errors.js';
 import { describeHolder, tryLock } from '../util/lock-file.js';
@@ -118,8 +118,20 @@ export class RunDir {
 
   /** Release the directory for the next run. */
   close(): void {
-    if (this.locked) rmSync(join(this.dir, LOCK_FILE), { force: true });
+    if (!this.locked) return;
+    this.removeTemps();
+    rmSync(join(this.dir, LOCK_FILE), { force: true });
     this.locked = false;
+  }
+
+  /** Delete temporary files (a write that failed, e.g. on a full disk, leaves its own). */
+  private removeTemps(): void {
+    const temp = (f: string): boolean => f.startsWith('.tmp-') || /\.tmp(-\d+)?$/.test(f);
+    for (const f of readdirSync(this.dir)) if (temp(f)) rmSync(join(this.dir, f), { force: true });
+    for (const d of PART_DIRS) {
+      const p = join(this.dir, d);
+      if (existsSync(p)) for (const f of readdirSync(p)) if (temp(f)) rmSync(join(p, f), { force: true });
+    }
   }
 
   private prepare(key: string, keyParts: RunKeyParts, overwrite: boolean): void {
@@ -141,6 +153,7 @@ export class RunDir {
     for (const d of PART_DIRS) mkdirSync(join(dir, d), { recursive: true });
     this.readManifest();
     this.removeUnlisted();
+    this.removeTemps();
     if (!existsSync(runJson)) this.writeRunJson({ key, keyParts, status: 'running' });
   }
 
@@ -151,7 +164,11 @@ export class RunDir {
   private readManifest(): void {
     const p = join(this.dir, 'manifest.jsonl');
     if (!existsSync(p)) return;
-    for (const line of readFileSync(p, 'utf8').split('\n')) {
+    const text = readFileSync(p, 'utf8');
+    // a last line cut short (a kill, a full disk) is dropped, or the next commit would extend it
+    const end = text.lastIndexOf('\n') + 1;
+    if (end < text.length) truncateSync(p, Buffer.byteLength(text.slice(0, end)));
+    for (const line of text.slice(0, end).split('\n')) {
       if (!line.trim()) continue;
       try {
         this.committed.push(JSON.parse(line) as ManifestLine);

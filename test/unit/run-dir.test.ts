@@ -56,6 +56,23 @@ describe('RunDir', () => {
     expect(existsSync(t.temp)).toBe(false);
     expect(existsSync(join(dir, 'signals', 'p3.parquet'))).toBe(false);
     expect(existsSync(join(dir, 'signals', 'p1.parquet'))).toBe(true);
+    // the cut line is gone, so the next commit is a line of its own (it was glued to it before)
+    commitOne(again, ['C'], 'p4.parquet');
+    again.close();
+    expect([...RunDir.open(dir, key, parts, false).doneSymbols(0)].sort()).toEqual(['A', 'C']);
+  });
+
+  it('a failed write leaves no temporary file: close() and the next open remove them', () => {
+    const dir = tempDir();
+    const rd = RunDir.open(dir, key, parts, false);
+    const t = rd.tempFile('parts/stats', 'p1.parquet');
+    writeFileSync(t.temp, 'cut short by a full disk');
+    writeFileSync(join(dir, 'trades.parquet.tmp'), 'cut short');
+    rd.close();
+    expect([existsSync(t.temp), existsSync(join(dir, 'trades.parquet.tmp'))]).toEqual([false, false]);
+    writeFileSync(join(dir, '.params.parquet.tmp'), 'left by a killed run');
+    RunDir.open(dir, key, parts, false).close();
+    expect(existsSync(join(dir, '.params.parquet.tmp'))).toBe(false);
   });
 
   it('refuses the results of another run, naming what differs, unless overwrite', () => {

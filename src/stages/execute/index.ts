@@ -5,7 +5,7 @@
 
 import { ACCT_SIZE } from '../../backtest/accounting.js';
 import type { JobSet } from '../../engine/job.js';
-import { SeriesError } from '../../errors.js';
+import { AtcError, SeriesError } from '../../errors.js';
 import type { KernelPool } from '../../pool/pool.js';
 import type { KernelResult, TaskWants } from '../../pool/task.js';
 import type { Batch } from '../load/index.js';
@@ -71,14 +71,21 @@ export class Dispatcher {
         wantStates: blocked || this.keepStates,
         wants: this.wants,
       });
-    })();
+    })().catch((e: unknown) => {
+      // the worker threw, exited or ran out of memory: nothing of this chunk is committed
+      if (e instanceof AtcError && e.code === 'ATC_ERR_WORKER') throw e; // an earlier block's
+      const first = series[0]?.symbol;
+      const last = series[series.length - 1]?.symbol;
+      const chunk = `chunk #${batch.seq} (${series.length} series, ${first === last ? first : `${first} .. ${last}`}${series[0]?.barStart ? ` from bar ${series[0].barStart}` : ''}, parameter-set group ${this.group})`;
+      throw new AtcError('ATC_ERR_WORKER', `a kernel worker failed on ${chunk}: ${e instanceof Error ? e.message : String(e)}; committed chunks are kept: run the same command again to resume`, { cause: e });
+    });
     for (const [i, s] of series.entries()) {
       this.carry.delete(s.symbol);
       if (!s.last) {
-        this.carry.set(
-          s.symbol,
-          task.then((r) => ({ states: (r.states as Uint8Array).slice(i * rb, (i + 1) * rb), accounts: r.accounts.slice(i * ab, (i + 1) * ab) })),
-        );
+        const carried = task.then((r) => ({ states: (r.states as Uint8Array).slice(i * rb, (i + 1) * rb), accounts: r.accounts.slice(i * ab, (i + 1) * ab) }));
+        // handled by the next block, if the pass gets that far (it stops after a failure)
+        carried.catch(() => undefined);
+        this.carry.set(s.symbol, carried);
       }
     }
     return task.then((r) => {
