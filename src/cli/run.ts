@@ -8,9 +8,12 @@ import type { Io } from './io.js';
 import { cacheCommand, warmCommand } from './commands/cache.js';
 import { dataCommand } from './commands/data.js';
 import { infoCommand } from './commands/info.js';
+import { mergeCommand } from './commands/merge.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { sqlCommand } from './commands/sql.js';
+import { statusCommand } from './commands/status.js';
+import { workerCommand } from './commands/worker.js';
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
@@ -34,7 +37,7 @@ export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promis
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
-  for (const cmd of [runCommand, warmCommand, dataCommand, sqlCommand, reportCommand, cacheCommand, infoCommand]) cmd(y, io);
+  for (const cmd of [runCommand, warmCommand, workerCommand, mergeCommand, statusCommand, dataCommand, sqlCommand, reportCommand, cacheCommand, infoCommand]) cmd(y, io);
   try {
     let helpShown = '';
     await y.parseAsync([...argv], {}, (_err, _parsed, output) => {
