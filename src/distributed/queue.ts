@@ -1,6 +1,6 @@
 // Runs on BullMQ: one flow per run, a child job per shard (queue `atc-shards`) and a parent
 // that merges them (queue `atc-runs`). Job ids come from the run key and the shard index
-// (`<key16>-<n>-shard-<i>`, no ':'), so submitting a run twice adds nothing, and a shard's
+// (`<id16>-<n>-shard-<i>`, no ':'; id16 hashes the key and --out), so submitting a run twice adds nothing, and a shard's
 // results are committed by a rename (shard-run.ts): a shard computed twice commits once.
 //
 // Timing (ATC_QUEUE_LOCK_MS overrides the lock, for tests):
@@ -13,6 +13,7 @@
 // - attempts 3, exponential backoff from 5 s: a shard that throws is retried twice (a flaky
 //   shared filesystem); a data error fails every attempt and then fails the run with its error.
 
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { openDb } from '../data/duckdb.js';
@@ -45,7 +46,8 @@ interface RunData {
   count: number;
 }
 
-export const runIdOf = (key: string, count: number): string => `${key.slice(0, 16)}-${count}`;
+/** A run's id: its key, its --out (two directories are two runs) and its shard count. */
+export const runIdOf = (key: string, out: string, count: number): string => `${createHash('sha256').update(`${key}\n${out}`).digest('hex').slice(0, 16)}-${count}`;
 const shardJobId = (runId: string, i: number): string => `${runId}-shard-${i}`;
 
 /** The progress a worker reports for its shard (and the status adds up). */
@@ -66,7 +68,7 @@ export interface Submitted {
 /** Submit a run as a flow (nothing when `out` holds its complete results; a failed earlier flow of it is replaced). */
 export async function submitRun(u: QueueUrl, job: JobSpec, out: string, shardBars: number, log: (m: string) => void): Promise<Submitted> {
   const key = jobKey(job);
-  if (completeKey(out) === key) return { runId: runIdOf(key, 0), shards: 0, alreadyComplete: true };
+  if (completeKey(out) === key) return { runId: runIdOf(key, out, 0), shards: 0, alreadyComplete: true };
   await checkBroker(u);
   const db = await openDb({ threads: 2, memoryLimit: '256MB' });
   let count: number;
@@ -75,7 +77,7 @@ export async function submitRun(u: QueueUrl, job: JobSpec, out: string, shardBar
   } finally {
     db.close();
   }
-  const runId = runIdOf(key, count);
+  const runId = runIdOf(key, out, count);
   const conn = { connection: connection(u) };
   const runs = new Queue<RunData>(RUNS_QUEUE, conn);
   const flows = new FlowProducer(conn);
