@@ -153,8 +153,14 @@ describe.skipIf(!bin)('distributed runs', () => {
     // shard 0 committed before (by a static run): the queue's workers must not compute it again
     expect((await atc(['run', '--out', out, ...FLAGS, '--shard', `0/${nShards}`])).code).toBe(0);
     const args = ['run', '--out', out, ...FLAGS, '--queue', redis.url, '--shard-bars', String(SHARD_BARS)];
-    const sub = await atc([...args, '--detach']);
+    const sub = await atc([...args, '--detach', '--json']);
     expect(sub.code, sub.stderr).toBe(0);
+    const { runId } = JSON.parse(sub.stdout) as { runId: string };
+    const st = await atc(['status', '--queue', redis.url, '--run', runId, '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    const [status] = JSON.parse(st.stdout) as { runId: string; out: string; shards: unknown[] }[];
+    expect(status).toMatchObject({ runId, out });
+    expect(status?.shards).toHaveLength(nShards);
     await redis.restart();
     const r = await atc(args);
     expect(r.code, r.stderr).toBe(0);
