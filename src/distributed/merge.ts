@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ParamSet } from '../config/grid.js';
 import { openDb } from '../data/duckdb.js';
 import { AtcError } from '../errors.js';
+import type { CacheReport } from '../pipeline/cache-phase.js';
 import { finalizeRun } from '../pipeline/finalize.js';
 import { writeRunJson } from '../pipeline/run-json.js';
 import type { RunReport } from '../pipeline/run.js';
@@ -27,6 +28,24 @@ export interface MergeReport {
 }
 
 const mergeError = (m: string): AtcError => new AtcError('ATC_ERR_MERGE', m);
+
+/** The shards' cache reports as one run's: entries add up; every shard fingerprinted the same files. */
+function cacheTotals(rs: CacheReport[]): CacheReport {
+  const sum = (k: 'hits' | 'incremental' | 'computed' | 'stored' | 'dropped' | 'fingerprintSeconds' | 'lookupSeconds'): number => rs.reduce((a, r) => a + r[k], 0);
+  const first = rs[0] as CacheReport;
+  return {
+    ...first,
+    hits: sum('hits'),
+    incremental: sum('incremental'),
+    computed: sum('computed'),
+    stored: sum('stored'),
+    dropped: sum('dropped'),
+    memo: rs.every((r) => r.memo),
+    filesScanned: Math.max(...rs.map((r) => r.filesScanned)),
+    fingerprintSeconds: +sum('fingerprintSeconds').toFixed(3),
+    lookupSeconds: +sum('lookupSeconds').toFixed(3),
+  };
+}
 
 /** Check every shard of the run in `out`; returns them in shard order. */
 export async function checkShards(out: string): Promise<ShardFile[]> {
@@ -118,6 +137,7 @@ export async function mergeShards(out: string, log: (m: string) => void = () => 
       outputs: job.outputs,
       alreadyComplete: false,
       files: [],
+      ...(first.cache ? { cache: cacheTotals(shards.map((s) => s.cache as CacheReport)) } : {}),
     };
     const dataFiles = (first.keyParts.data as { path: string }[]).map((d) => d.path);
     writeRunJson(rd, { ...job, out, overwrite: false, log }, dataFiles, run);

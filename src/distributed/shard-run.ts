@@ -16,6 +16,7 @@ import { AtcError } from '../errors.js';
 import { runIdentity } from '../pipeline/resume.js';
 import { openDb, sqlString } from '../data/duckdb.js';
 import type { EngineChoice } from '../engine/select.js';
+import type { CacheReport } from '../pipeline/cache-phase.js';
 import type { RunJson } from '../results/run-dir.js';
 import type { ProgressEvent } from '../pipeline/progress.js';
 import { runJob } from '../pipeline/run.js';
@@ -39,6 +40,8 @@ export interface ShardFile {
   shard: ShardSpec;
   job: JobSpec;
   engine: EngineChoice;
+  /** what the result cache did (absent without a cache) */
+  cache?: CacheReport | undefined;
   passes: number;
   kernelSeconds: number;
   seconds: number;
@@ -138,6 +141,7 @@ export async function computeShard(job: JobSpec, out: string, shard: ShardSpec, 
       shard,
       job,
       engine: report.engine,
+      cache: report.cache,
       passes: report.passes,
       kernelSeconds: report.kernelSeconds,
       seconds: (performance.now() - t0) / 1000,
