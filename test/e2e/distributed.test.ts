@@ -17,7 +17,7 @@ if (!bin) console.warn('distributed tests skipped: no redis-server on PATH (.ci/
 // small chunks, so that the 29 symbols of the sample make several chunks (shards fall between chunks)
 const FLAGS = ['--no-cache', '--chunk-bars', '2000', '--outputs', 'summary,signals,stats,trades,portfolio', '--workers', '1', '--quiet'];
 const SHARD_BARS = 12000;
-const ENV = { ATC_QUEUE_LOCK_MS: '2000' };
+const ENV = { ATC_QUEUE_LOCK_MS: '3000' };
 
 /** Every file of a run directory but its bookkeeping (manifest, portfolio partial sums, run.json), with its bytes. */
 function outputs(dir: string): Map<string, Buffer> {
