@@ -148,8 +148,8 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const symbols = index.symbols;
     const minBars = Math.max(...o.sets.map((s) => minimumBars(s.params)));
     const range = o.shard ? planShards(index, o.shard.count, o.chunkBars, minBars)[o.shard.index] : undefined;
-    // rows with a NULL symbol are read (and rejected) by the first shard only
-    const readIndex = o.shard && o.shard.index > 0 ? { ...index, nullSymbolRows: 0, totalRows: index.totalRows - index.nullSymbolRows } : index;
+    // rows with a NULL symbol are read (and rejected) by the first shard only (of a source sorted by symbol)
+    const readIndex = o.shard && o.shard.index > 0 ? { ...index, nullSymbolRows: 0 } : index;
     const progress = new Progress(
       range ? { symbols: (range.to - range.from) * groups.length, bars: range.bars * groups.length } : { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
       (e) => o.onProgress?.(e),
