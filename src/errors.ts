@@ -30,7 +30,10 @@ export type AtcErrorCode =
   | 'ATC_ERR_CACHE_BUSY'
   | 'ATC_ERR_USAGE'
   | 'ATC_ERR_STRATEGY'
-  | 'ATC_ERR_ABORTED';
+  | 'ATC_ERR_ABORTED'
+  | 'ATC_ERR_SHARD_FAILED'
+  | 'ATC_ERR_MERGE'
+  | 'ATC_ERR_QUEUE';
 
 export class AtcError extends Error {
   readonly code: AtcErrorCode;

@@ -19,6 +19,9 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   report: async () => [(await import('./commands/report.js')).reportCommand],
   cache: async () => [(await import('./commands/cache.js')).cacheCommand],
   info: async () => [(await import('./commands/info.js')).infoCommand],
+  worker: async () => [(await import('./commands/worker.js')).workerCommand],
+  merge: async () => [(await import('./commands/merge.js')).mergeCommand],
+  status: async () => [(await import('./commands/status.js')).statusCommand],
 };
 
 async function commandsFor(argv: readonly string[]): Promise<Command[]> {

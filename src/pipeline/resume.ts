@@ -6,7 +6,7 @@ import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import type { OutputKind } from '../results/outputs.js';
-import { fileFingerprint, RunDir, runKey } from '../results/run-dir.js';
+import { fileFingerprint, RunDir, runKey, type RunKeyParts } from '../results/run-dir.js';
 import type { BadRowPolicy } from '../stages/load/index.js';
 
 export interface RunIdentity {
@@ -20,8 +20,14 @@ export interface RunIdentity {
 
 /** Open `out` for this run: fresh, resumed, or complete (see RunDir.open). */
 export function openRun(out: string, src: BarSource, o: RunIdentity, overwrite: boolean): RunDir {
+  const { key, keyParts } = runIdentity(src.files, o);
+  return RunDir.open(out, key, keyParts, overwrite);
+}
+
+/** The run's key, and what it is the hash of. */
+export function runIdentity(files: string[], o: RunIdentity): { key: string; keyParts: RunKeyParts } {
   const keyParts = {
-    data: fileFingerprint(src.files),
+    data: fileFingerprint(files),
     sets: o.sets.map((s) => s.id),
     outputs: [...o.outputs].sort(),
     badRows: o.badRows,
@@ -30,5 +36,5 @@ export function openRun(out: string, src: BarSource, o: RunIdentity, overwrite: 
     equity: o.equity,
     kernel: KERNEL_VERSION,
   };
-  return RunDir.open(out, runKey(keyParts), keyParts, overwrite);
+  return { key: runKey(keyParts), keyParts };
 }

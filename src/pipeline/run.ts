@@ -32,6 +32,8 @@ import { Dispatcher } from '../stages/execute/index.js';
 import { ResultsPersister } from '../stages/persist/results.js';
 import { SignalsWriter } from '../stages/persist/signals.js';
 import { CacheStore } from '../cache/store.js';
+import { commitCachedRows } from '../distributed/shard-parts.js';
+import { planShards, type ShardSpec } from '../distributed/shards.js';
 import { type CacheReport, CachePhase } from './cache-phase.js';
 import { finalizeRun } from './finalize.js';
 import { runPass } from './pass.js';
@@ -54,6 +56,8 @@ export interface RunJobOptions extends ResolvedJob {
   simdPath?: string | undefined;
   /** sets per pass (default GROUP_SIZE; 1 with signals) */
   groupSize?: number | undefined;
+  /** compute this shard's symbols only and stop before finalizing (distributed/shard-run.ts) */
+  shard?: ShardSpec | undefined;
 }
 
 /** Seconds per stage of a run. read, kernel and write run concurrently. */
@@ -184,8 +188,11 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const symbols = index.symbols;
     // a loop, not Math.max(...): a grid of 100,000s of sets overflows the call stack
     const minBars = o.sets.reduce((m, s) => Math.max(m, strategy ? strategy.minimumBars(s.strategy?.values ?? {}) : minimumBars(s.params)), 0);
+    const range = o.shard ? planShards(index, o.shard.count, o.chunkBars, minBars)[o.shard.index] : undefined;
+    // rows with a NULL symbol are read (and rejected) by the first shard only (of a source sorted by symbol)
+    const readIndex = o.shard && o.shard.index > 0 ? { ...index, nullSymbolRows: 0 } : index;
     const progress = new Progress(
-      { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
+      range ? { symbols: (range.to - range.from) * groups.length, bars: range.bars * groups.length } : { symbols: symbols.length * groups.length, bars: index.totalRows * groups.length },
       (e) => o.onProgress?.(e),
       { symbols: rd.committedSymbols(), bars: rd.committedBars() },
     );
@@ -205,7 +212,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       const doneSet = rd.doneSymbols(g);
       report.resumedSymbols += doneSet.size;
       if (doneSet.size === symbols.length) continue;
-      const done = Uint8Array.from(symbols, (s) => (doneSet.has(s) ? 1 : 0));
+      const done = Uint8Array.from(symbols, (s, i) => (doneSet.has(s) || (range && (i < range.from || i >= range.to)) ? 1 : 0));
       const jobSets: JobSet[] = sets.map((s) => ({ params: s.params, trade: s.trade, ...(s.strategy ? { values: s.strategy.values } : {}) }));
       const stateBytes = sets.map((s) => (strategy ? strategy.kernel(s.strategy?.values ?? {}, 'ts').stateBytes : createPlan(s.params).stateBytes));
       const persister = new ResultsPersister({
@@ -230,7 +237,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       const start = cache
         ? await timed('cache', () => cache!.startGroup({ k0: g * groupSize, sets, stateBytes, done, trades: wants.trades }, persister, (n, bars) => progress.add(n, bars)))
         : { continueFrom: new Map<number, { bars: number; lastTs: number }>(), dispatch: () => undefined };
-      if (done.includes(0) || (g === 0 && index.nullSymbolRows > 0)) {
+      if (done.includes(0) || (g === 0 && readIndex.nullSymbolRows > 0)) {
         const p = getPool();
         const dispatcher = new Dispatcher(p, g, jobSets, stateBytes.reduce((a, b) => a + b, 0), wants, cache !== undefined);
         start.dispatch(dispatcher);
@@ -239,7 +246,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
             db,
             pool: p,
             src: start.tailTable ? tableSource(src, start.tailTable) : src,
-            index,
+            index: readIndex,
             file: o.data,
             policy: o.badRows,
             minBars,
@@ -263,6 +270,12 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     progress.finish();
     if (cache) await timed('cache', () => cache!.finish());
     if (cache) report.cache = cache.report;
+    if (o.shard) {
+      // a shard's results stay parts: the merge finalizes the union of every shard's parts
+      await commitCachedRows(wconn, rd, cachedRows);
+      report.seconds = (performance.now() - t0) / 1000;
+      return report;
+    }
     const totals = await timed('finalize', async () => finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, await db.connect()));
     Object.assign(report, totals);
     if (totals.symbols === 0) {
