@@ -126,7 +126,7 @@ export async function generateBars(conn: DuckDBConnection, o: GenerateOptions): 
   conn.registerTableFunction(fn);
   const rowGroup = Math.min(122_880, Math.max(16_384, 8 * o.bars));
   try {
-    await conn.run(`COPY (SELECT symbol, ts, open, high, low, close, volume FROM ${name}()) TO ${sqlString(o.to)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, PARQUET_VERSION V2)`);
+    await conn.run(`COPY (SELECT symbol::VARCHAR AS symbol, ts, open, high, low, close, volume FROM ${name}()) TO ${sqlString(o.to)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroup}, PARQUET_VERSION V2)`);
   } finally {
     await Promise.all(rings.map((r) => r.worker.terminate()));
   }
