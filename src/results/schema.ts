@@ -80,8 +80,18 @@ const signalColumns = FLOAT_COLUMNS.map((c) => opt(c, 'DOUBLE', `${SIGNAL_DOCS[c
 /** The signals a summary shows at the last bar (not the Layer-2 equities *_S). */
 const summarySignals = (['Average_Signal', 'EMA_Signal', 'HMA_Signal', 'WMA_Signal', 'DEMA_Signal', 'LSMA_Signal', 'KAMA_Signal'] as const).map((c) => opt(c, 'DOUBLE', `${SIGNAL_DOCS[c]} at the last bar`));
 const directionColumn = opt('direction', 'TINYINT', "Pine's `direction`: 1 or -1 after the first threshold cross, NULL before");
-const paramId = col('param_id', 'VARCHAR', 'the parameter set (params.param_id)');
-const symbol = col('symbol', 'VARCHAR', 'the symbol');
+export const paramId = col('param_id', 'VARCHAR', 'the parameter set (params.param_id)');
+export const symbol = col('symbol', 'VARCHAR', 'the symbol');
+/** The first columns of every strategy's summary. */
+export const SUMMARY_HEAD = [
+  symbol,
+  col('bars', 'BIGINT', 'bars of the symbol'),
+  col('first_ts', 'TIMESTAMP', 'its first bar'),
+  col('last_ts', 'TIMESTAMP', 'its last bar'),
+  col('last_close', 'DOUBLE', 'the close of its last bar'),
+] as const;
+/** The first columns of every strategy's signals. */
+export const SIGNALS_HEAD = [symbol, col('ts', 'TIMESTAMP', 'the bar (UTC)'), col('close', 'DOUBLE', 'its close')] as const;
 
 /** Optional per-bar backtest columns of signals (`--equity`). */
 export const EQUITY_COLUMNS = [
@@ -94,7 +104,7 @@ export const SIGNALS = {
   name: 'signals',
   file: 'signals/part-*.parquet',
   doc: 'one row per bar (`--outputs signals`); with `--equity` also position, strategy_return, equity',
-  columns: [symbol, col('ts', 'TIMESTAMP', 'the bar (UTC)'), col('close', 'DOUBLE', 'its close'), ...signalColumns, directionColumn, paramId],
+  columns: [...SIGNALS_HEAD, ...signalColumns, directionColumn, paramId],
 } as const satisfies TableSchema;
 
 export const SUMMARY = {
@@ -102,11 +112,7 @@ export const SUMMARY = {
   file: 'summary.parquet',
   doc: "one row per symbol and parameter set: the last bar's values",
   columns: [
-    symbol,
-    col('bars', 'BIGINT', 'bars of the symbol'),
-    col('first_ts', 'TIMESTAMP', 'its first bar'),
-    col('last_ts', 'TIMESTAMP', 'its last bar'),
-    col('last_close', 'DOUBLE', 'the close of its last bar'),
+    ...SUMMARY_HEAD,
     ...summarySignals,
     directionColumn,
     col('long_alerts', 'INTEGER', 'bars where direction turned from -1 to 1'),

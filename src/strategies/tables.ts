@@ -4,7 +4,7 @@
 // trades, portfolio and rejects do not depend on the strategy.
 
 import { FLOAT_COLUMNS, LAST } from '../engine/batch.js';
-import { col, opt, PARAMS, SIGNALS, SUMMARY, type TableSchema } from '../results/schema.js';
+import { col, opt, PARAMS, paramId, SIGNALS, SIGNALS_HEAD, SUMMARY, SUMMARY_HEAD, type TableSchema } from '../results/schema.js';
 import type { Strategy } from './types.js';
 
 export interface StrategyTables {
@@ -39,26 +39,20 @@ export const ATC_TABLES: StrategyTables = {
 /** The tables of a run of `strategy` (absent: the ATC). */
 export function tablesOf(strategy: Strategy | undefined): StrategyTables {
   if (!strategy) return ATC_TABLES;
-  const symbol = col('symbol', 'VARCHAR', 'the symbol');
-  const paramId = col('param_id', 'VARCHAR', 'the parameter set (params.param_id)');
   const direction = strategy.zeroIsNull ? opt('direction', 'TINYINT', strategy.directionDoc) : col('direction', 'TINYINT', strategy.directionDoc);
   const outputs = strategy.outputs.map((o) => opt(o.name, 'DOUBLE', o.doc));
   const signals: TableSchema = {
     name: 'signals',
     file: SIGNALS.file,
     doc: `one row per bar (\`--outputs signals\`) of strategy ${strategy.name}; with \`--equity\` also position, strategy_return, equity`,
-    columns: [symbol, col('ts', 'TIMESTAMP', 'the bar (UTC)'), col('close', 'DOUBLE', 'its close'), ...outputs, direction, paramId],
+    columns: [...SIGNALS_HEAD, ...outputs, direction, paramId],
   };
   const summary: TableSchema = {
     name: 'summary',
     file: SUMMARY.file,
     doc: "one row per symbol and parameter set: the last bar's values",
     columns: [
-      symbol,
-      col('bars', 'BIGINT', 'bars of the symbol'),
-      col('first_ts', 'TIMESTAMP', 'its first bar'),
-      col('last_ts', 'TIMESTAMP', 'its last bar'),
-      col('last_close', 'DOUBLE', 'the close of its last bar'),
+      ...SUMMARY_HEAD,
       ...strategy.outputs.map((o) => opt(o.name, 'DOUBLE', `${o.doc} at the last bar`)),
       opt('direction', 'TINYINT', 'the direction at the last bar'),
       col('trend', 'VARCHAR', 'LONG if the last direction is 1, SHORT if -1, else NEUTRAL'),

@@ -193,3 +193,19 @@ pub fn step(plan: &Plan, closes: &[f64], offsets: &[u32], out: Outputs, states: 
         path,
     )
 }
+
+/// Series offsets into `len` rows (`what` names them in the error): at least one value, never
+/// decreasing, never past the rows. Returns the end of the last series.
+pub fn check_offsets(offsets: &[u32], len: usize, what: &str) -> Result<usize, KernelError> {
+    let Some(&end) = offsets.last() else {
+        return Err(KernelError::InvalidArgument("offsets must hold at least one value".into()));
+    };
+    let mut prev = 0u32;
+    for (s, &o) in offsets.iter().enumerate() {
+        if o < prev || o as usize > len {
+            return Err(KernelError::InvalidArgument(format!("offsets[{s}] = {o} is out of order or past {what} ({len})")));
+        }
+        prev = o;
+    }
+    Ok(end as usize)
+}

@@ -5,6 +5,7 @@
 //! same bits for the same directions.
 
 use crate::account::{account_bar, AcctParams, ACCT_SIZE, BARS};
+use crate::batch::check_offsets;
 use crate::error::KernelError;
 use crate::job::Portfolio;
 
@@ -37,18 +38,11 @@ pub fn run(job: DirectJob) -> Result<(), KernelError> {
     if !(acct.mode <= 2 && acct.fee_bps >= 0.0 && acct.fee_bps <= 10000.0 && acct.slippage_bps >= 0.0 && acct.slippage_bps <= 10000.0) {
         return arg("mode must be 0, 1 or 2 and fees in [0, 10000] basis points".into());
     }
-    if offsets.is_empty() || n_sets == 0 || set >= n_sets {
-        return arg(format!("offsets must hold at least one value and set ({set}) be below n_sets ({n_sets})"));
+    if n_sets == 0 || set >= n_sets {
+        return arg(format!("set ({set}) must be below n_sets ({n_sets})"));
     }
+    let end = check_offsets(offsets, closes.len(), "closes")?;
     let n = offsets.len() - 1;
-    let mut prev = 0u32;
-    for (s, &o) in offsets.iter().enumerate() {
-        if o < prev || o as usize > closes.len() {
-            return arg(format!("offsets[{s}] = {o} is out of order or past closes ({})", closes.len()));
-        }
-        prev = o;
-    }
-    let end = offsets[n] as usize;
     if ts.len() < end || direction.len() < end {
         return arg(format!("ts and direction must cover the closes ({end})"));
     }

@@ -16,7 +16,7 @@
 
 use crate::account::{account_bar, limbs, AcctParams, BarOut, ACCT_SIZE, BARS, PORT_FIELDS};
 use crate::back::{Back, TickOut};
-use crate::batch::{check_state, read_payload, write_state, Outputs, Path, States, N_FLOAT_PLANES};
+use crate::batch::{check_offsets, check_state, read_payload, write_state, Outputs, Path, States, N_FLOAT_PLANES};
 use crate::error::KernelError;
 use crate::exp::{det_exp, det_exp_lanes};
 use crate::front::Front;
@@ -181,19 +181,9 @@ pub fn validate(job: &Job) -> Result<Checked, KernelError> {
     if sets.iter().any(|s| s.plan.switches != switches) {
         return arg("every parameter set of a job must use the same profile".into());
     }
-    if offsets.is_empty() {
-        return arg("offsets must hold at least one value".into());
-    }
+    let end = check_offsets(offsets, closes.len(), "closes")?;
     let n = offsets.len() - 1;
     let np = sets.len();
-    let mut prev = 0u32;
-    for (s, &o) in offsets.iter().enumerate() {
-        if o < prev || o as usize > closes.len() {
-            return arg(format!("offsets[{s}] = {o} is out of order or past closes ({})", closes.len()));
-        }
-        prev = o;
-    }
-    let end = offsets[n] as usize;
     if let Some(out) = &planes {
         if np != 1 {
             return arg("per-bar outputs are only written by single-set jobs".into());

@@ -19,7 +19,7 @@
 //! for atrPeriod 1, after an overflow (0 * inf), where Pine re-seeds from the last true range;
 //! the sum restarts at 0 once used, which gives exactly that.
 
-use crate::batch::{read_payload, Path, RecordFormat, States};
+use crate::batch::{check_offsets, read_payload, Path, RecordFormat, States};
 use crate::error::KernelError;
 use crate::lanes::{M, V};
 use crate::plan::{fnv1a64, STATE_HEADER_BYTES};
@@ -295,15 +295,8 @@ pub fn run(params: &StParams, input: StInput, states: States, out: StOutputs, pa
     if high.len() != close.len() || low.len() != close.len() {
         return arg(format!("high, low and close must have the same length (got {}, {}, {})", high.len(), low.len(), close.len()));
     }
+    let end = check_offsets(offsets, close.len(), "the inputs")?;
     let n = offsets.len() - 1;
-    let mut prev = 0u32;
-    for (s, &o) in offsets.iter().enumerate() {
-        if o < prev || o as usize > close.len() {
-            return arg(format!("offsets[{s}] = {o} is out of order or past the inputs ({})", close.len()));
-        }
-        prev = o;
-    }
-    let end = offsets[n] as usize;
     let short = |len: Option<usize>| len.is_some_and(|l| l < end);
     for (name, len) in [
         ("supertrend", out.supertrend.as_ref().map(|x| x.len())),
