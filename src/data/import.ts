@@ -77,11 +77,13 @@ export async function importBars(conn: DuckDBConnection, o: ImportOptions): Prom
       ? `read_parquet(${list}, union_by_name = true, filename = true, hive_partitioning = true)`
       : `read_csv(${list}, union_by_name = true, filename = true, auto_detect = true, hive_partitioning = true)`;
   await conn.run(`SET TimeZone = 'UTC'`);
+  // a file whose pages do not read (damaged Parquet, a bad CSV line) fails at the first query that reads them
+  const unreadable = (e: unknown): DataError => new DataError('ATC_ERR_DATA_READ', `${o.from}: cannot read as ${format}: ${(e as Error).message}`, { file: o.from }, { cause: e });
   let cols: { name: string; type: string }[];
   try {
     cols = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`)).getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
   } catch (e) {
-    throw new DataError('ATC_ERR_DATA_READ', `${o.from}: cannot read as ${format}: ${(e as Error).message}`, { file: o.from }, { cause: e });
+    throw unreadable(e);
   }
   const mapping: Record<string, string> = {};
   const pick = (f: Field): { name: string; type: string } | undefined => {
@@ -127,7 +129,7 @@ export async function importBars(conn: DuckDBConnection, o: ImportOptions): Prom
   if (/^(TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|DATE)$/.test(tt)) tsSql = `CAST(${tsCol} AS TIMESTAMP)`;
   else if (tt === 'TIMESTAMP WITH TIME ZONE') tsSql = `CAST(${tsCol} AS TIMESTAMP)`; // session TimeZone is UTC
   else if (/INT|DOUBLE|FLOAT|DECIMAL|REAL/.test(tt)) {
-    tsUnit = o.tsUnit && o.tsUnit !== 'auto' ? o.tsUnit : await guessUnit(conn, relation, tsCol);
+    tsUnit = o.tsUnit && o.tsUnit !== 'auto' ? o.tsUnit : await guessUnit(conn, relation, tsCol).catch((e: unknown) => Promise.reject(unreadable(e)));
     const f = { s: '1e6', ms: '1e3', us: '1', ns: '1e-3' }[tsUnit as 's' | 'ms' | 'us' | 'ns'];
     tsSql = `make_timestamp(CAST(round(CAST(${tsCol} AS DOUBLE) * ${f}) AS BIGINT))`;
   } else if (o.tsFormat) tsSql = `CAST(try_strptime(CAST(${tsCol} AS VARCHAR), ${sqlString(o.tsFormat)}) AS TIMESTAMP)`;
@@ -135,7 +137,12 @@ export async function importBars(conn: DuckDBConnection, o: ImportOptions): Prom
 
   const num = (f: Field) => (src[f] ? `TRY_CAST(${sqlIdent((src[f] as { name: string }).name)} AS DOUBLE)` : 'CAST(NULL AS DOUBLE)');
   const select = `SELECT ${symbolSql} AS symbol, ${tsSql} AS ts, ${num('open')} AS open, ${num('high')} AS high, ${num('low')} AS low, ${num('close')} AS close, ${num('volume')} AS volume FROM ${relation}`;
-  const stats = (await conn.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT symbol) AS s FROM (${select})`)).getRowObjects()[0] as { n: bigint; s: bigint };
+  let stats: { n: bigint; s: bigint };
+  try {
+    stats = (await conn.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT symbol) AS s FROM (${select})`)).getRowObjects()[0] as { n: bigint; s: bigint };
+  } catch (e) {
+    throw unreadable(e);
+  }
   const rows = Number(stats.n);
   const perSymbol = rows / Math.max(1, Number(stats.s));
   // Row groups of about 8 symbols' worth of bars (never fewer than 16k rows), so readers that

@@ -135,9 +135,9 @@ export interface FuzzTally {
 
 /**
  * `cases` damaged copies of each base file (`parquet` to run and import, `csv` to import and run),
- * mutation and policy drawn from `seed`.
+ * mutation and policy drawn from `seed`; `only` replays just those cases of the sequence.
  */
-export async function fuzz(dir: string, bases: { parquet: string; csv: string }, cases: number, seed: number): Promise<FuzzTally> {
+export async function fuzz(dir: string, bases: { parquet: string; csv: string }, cases: number, seed: number, only?: ReadonlySet<number>): Promise<FuzzTally> {
   const tally: FuzzTally = { cases: 0, ok: 0, coded: {}, failures: [] };
   const r = rng(seed);
   const base = { parquet: readFileSync(bases.parquet), csv: readFileSync(bases.csv) };
@@ -150,6 +150,7 @@ export async function fuzz(dir: string, bases: { parquet: string; csv: string },
     const targets: ('run' | 'import')[] = fmt === 'parquet' ? (i % 8 === 0 ? ['run', 'import'] : ['run']) : i % 16 === 1 ? ['import', 'run'] : ['import'];
     for (const t of targets) {
       const policy = r() < 0.5 ? 'error' : 'drop';
+      if (only && !only.has(i)) continue;
       const o = t === 'run' ? await fuzzRun(file, join(dir, 'out'), policy) : await fuzzImport(file, join(dir, 'imported.parquet'));
       tally.cases++;
       if (o.kind === 'ok') tally.ok++;
