@@ -30,7 +30,7 @@ export interface SymbolEnd {
 /** A summary row of the ATC (tables absent) or of another strategy (strategies/tables.ts). */
 export function summaryRow(e: SymbolEnd, minSignal: number, tables: StrategyTables = ATC_TABLES): Row {
   const dir = e.last[LAST.direction] as number;
-  const atc = tables === ATC_TABLES;
+  const atc = tables.strategy === 'atc';
   const row: Record<string, unknown> = {
     symbol: e.symbol,
     bars: e.bars,

@@ -72,10 +72,9 @@ function fail(who: string, msg: string): never {
 
 /** The Strategy of a module's default export (checked: a wrong shape is ATC_ERR_STRATEGY). */
 export function userStrategy(m: unknown, file: string, hash: string): Strategy {
-  const who = file;
-  if (typeof m !== 'object' || m === null) fail(who, 'the module has no default export object');
+  if (typeof m !== 'object' || m === null) fail(file, 'the module has no default export object');
   const u = m as UserModule;
-  if (typeof u.name !== 'string' || !/^[A-Za-z][\w-]*$/.test(u.name)) fail(who, 'name must be a word (letters, digits, - and _)');
+  if (typeof u.name !== 'string' || !/^[A-Za-z][\w-]*$/.test(u.name)) fail(file, 'name must be a word (letters, digits, - and _)');
   if (typeof u.version !== 'number' || !Number.isFinite(u.version)) fail(u.name, 'version must be a number');
   if (typeof u.init !== 'function' || typeof u.step !== 'function') fail(u.name, 'init and step must be functions');
   const inputs = u.inputs;
@@ -93,7 +92,6 @@ export function userStrategy(m: unknown, file: string, hash: string): Strategy {
     return p;
   });
   const cols = [...new Set(['close', ...inputs])];
-  const mod = u;
   const name = u.name;
   return {
     name,
@@ -139,7 +137,7 @@ export function userStrategy(m: unknown, file: string, hash: string): Strategy {
         freshStates(n) {
           let state: unknown;
           try {
-            state = mod.init(params);
+            state = u.init(params);
           } catch (e) {
             fail(name, `init threw: ${(e as Error)?.message ?? String(e)}`);
           }
@@ -165,7 +163,7 @@ export function userStrategy(m: unknown, file: string, hash: string): Strategy {
             out.direction = dir;
             let next: unknown;
             try {
-              next = mod.step(state, params, input, out);
+              next = u.step(state, params, input, out);
             } catch (e) {
               fail(name, `${where}: step threw: ${(e as Error)?.message ?? String(e)}`);
             }
