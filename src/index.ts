@@ -49,6 +49,8 @@ export { sampleDataset } from '../datasets/index.js';
 
 // Strategies: built-in names, user modules, the contract
 export { STRATEGIES } from './strategies/registry.js';
+export { tablesOf } from './strategies/tables.js';
+export type { StrategyTables } from './strategies/tables.js';
 export { loadUserStrategy as loadStrategy } from './strategies/user/index.js';
 export type { Strategy, StrategyParam, StrategyInput, InputCheck, SignalKernel, SignalBlock } from './strategies/types.js';
 

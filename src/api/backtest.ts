@@ -84,7 +84,6 @@ export async function warm(options: WarmOptions = {}): Promise<WarmReport> {
 
 export async function warmWith(input: Record<string, unknown>, style: Style, hooks: Hooks): Promise<WarmReport> {
   const job = resolveJob(await loadStrategyOption(input), style);
-  if (job.strategy) throw new UsageError(`warm fills the result cache, which holds ATC results only (strategy ${job.strategy.name})`);
   if (!job.cache) throw new UsageError(`warm fills a cache: ${style === 'flags' ? 'pass --cache <dir> (not --no-cache)' : 'options.cache must name a directory'}`);
   // Results go to a scratch directory inside the cache: the entries are the product.
   const out = join(job.cache, 'tmp', `warm-${process.pid}-${randomUUID().slice(0, 8)}`);

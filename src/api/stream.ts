@@ -1,7 +1,8 @@
 // streamSignals(): the per-bar outputs as Apache Arrow RecordBatches while the run goes, without
 // writing anything. Batches come in symbol order (source order), one per kernel chunk: whole
 // symbols, or whole time blocks of a symbol longer than a chunk. Concatenated, they equal the
-// `signals` Parquet of the same run value for value (NULL where Pine's na).
+// `signals` Parquet of the same run value for value (NULL where Pine's na), for the ATC and
+// every other strategy (its signals columns).
 //
 // The float and direction columns are views of the worker's output buffers (makeData over the
 // shared typed arrays: no copy); only the validity bitmaps and the timestamps (µs doubles in the
@@ -27,16 +28,16 @@ import { sampleDataset } from '../../datasets/index.js';
 import type { ParamSet } from '../config/grid.js';
 import { type JobOptions, resolveJob } from '../config/options.js';
 import { minimumBars } from '../config/params.js';
-import { UsageError } from '../errors.js';
 import { indexSource } from '../data/bars-reader.js';
 import { openDb } from '../data/duckdb.js';
 import { openBarSource } from '../data/source.js';
-import { FLOAT_COLUMNS } from '../engine/batch.js';
 import { createPlan } from '../engine/plan.js';
 import { selectEngine } from '../engine/select.js';
 import { runPass } from '../pipeline/pass.js';
 import { KernelPool } from '../pool/pool.js';
-import { EQUITY_COLUMNS, SIGNALS } from '../results/schema.js';
+import { EQUITY_COLUMNS } from '../results/schema.js';
+import { loadStrategyOption } from '../strategies/registry.js';
+import { ATC_TABLES, type StrategyTables, tablesOf } from '../strategies/tables.js';
 import { Dispatcher } from '../stages/execute/index.js';
 import type { Batch } from '../stages/load/index.js';
 
@@ -63,20 +64,20 @@ function bitmap(n: number, valid: (i: number) => boolean): { nullBitmap: Uint8Ar
   return bits ? { nullBitmap: bits, nullCount: nulls } : undefined;
 }
 
-/** The Arrow schema of the stream (SIGNALS' columns, symbol and param_id dictionary-encoded). */
-export function signalsSchema(equity: boolean): Schema {
+/** The Arrow schema of the stream (the strategy's signals columns, symbol and param_id dictionary-encoded). */
+export function signalsSchema(equity: boolean, tables: StrategyTables = ATC_TABLES): Schema {
   const dict = (): Dictionary<Utf8, Int32> => new Dictionary(new Utf8(), new Int32());
-  const fields = SIGNALS.columns.map((c) => {
+  const fields = tables.signals.columns.map((c) => {
     if (c.name === 'symbol' || c.name === 'param_id') return new Field(c.name, dict(), false);
     if (c.name === 'ts') return new Field(c.name, new TimestampMicrosecond(), false);
-    if (c.name === 'direction') return new Field(c.name, new Int8(), true);
+    if (c.name === 'direction') return new Field(c.name, new Int8(), c.nullable);
     return new Field(c.name, new Float64(), c.nullable);
   });
   if (equity) for (const c of EQUITY_COLUMNS) fields.push(new Field(c.name, new Float64(), false));
   return new Schema(fields);
 }
 
-function toRecordBatch(schema: Schema, batch: Batch, paramId: string, equity: boolean, capital: number, retain: boolean): RecordBatch {
+function toRecordBatch(schema: Schema, tables: StrategyTables, batch: Batch, paramId: string, equity: boolean, capital: number, retain: boolean): RecordBatch {
   const { slot, n } = batch;
   const view = (a: Float64Array, from: number): Float64Array => (retain ? a.slice(from, from + n) : a.subarray(from, from + n));
   const symbols: string[] = [];
@@ -96,9 +97,9 @@ function toRecordBatch(schema: Schema, batch: Batch, paramId: string, equity: bo
     else if (f.name === 'close') children.push(makeData({ type: new Float64(), length: n, data: view(slot.closes, 0) }));
     else if (f.name === 'direction') {
       const d = retain ? slot.out.direction.slice(0, n) : slot.out.direction.subarray(0, n);
-      children.push(makeData({ type: new Int8(), length: n, data: d, ...(bitmap(n, (k) => d[k] !== 0) ?? {}) }));
+      children.push(makeData({ type: new Int8(), length: n, data: d, ...((tables.zeroIsNull && bitmap(n, (k) => d[k] !== 0)) || {}) }));
     } else {
-      const c = (FLOAT_COLUMNS as readonly string[]).indexOf(f.name);
+      const c = tables.planes.indexOf(f.name);
       if (c >= 0) {
         const v = view(slot.out.values, c * slot.out.stride);
         children.push(makeData({ type: new Float64(), length: n, data: v, ...(bitmap(n, (k) => v[k] === v[k]) ?? {}) }));
@@ -156,8 +157,10 @@ class Handover<T> {
  */
 export async function* streamSignals(options: StreamOptions = {}): AsyncGenerator<RecordBatch> {
   const { signal, logger, retain = false, equity = false, ...rest } = options;
-  const job = resolveJob({ ...rest, cache: false, outputs: ['signals'], equity }, 'options');
-  if (job.strategy) throw new UsageError(`streamSignals covers the ATC only for now (strategy ${job.strategy.name}): run backtest() with outputs ['signals'] and read them with openResults()`);
+  const job = resolveJob(await loadStrategyOption({ ...rest, cache: false, outputs: ['signals'], equity }), 'options');
+  const strategy = job.strategy;
+  const tables = tablesOf(strategy);
+  const inputs = (strategy?.inputs ?? []).filter((c) => c.name !== 'close');
   const data = job.data ?? sampleDataset();
   const log = logger ?? ((m: string) => process.emitWarning(m, 'AtcWarning'));
   const engine = selectEngine(job.engine, log);
@@ -170,14 +173,20 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
   const hand = new Handover<RecordBatch>();
   let running: Promise<void> | undefined;
   try {
-    const src = await openBarSource(db.conn, data);
+    const src = await openBarSource(db.conn, data, inputs.map((c) => c.name));
     const index = await indexSource(db.conn, src);
-    const schema = signalsSchema(equity);
-    const p = (pool = new KernelPool({ engine: engine.engine, simdPath: engine.simdPath }, { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity }));
-    const minBars = job.sets.reduce((m, s) => Math.max(m, minimumBars(s.params)), 0);
+    const schema = signalsSchema(equity, tables);
+    const p = (pool = new KernelPool(
+      { engine: engine.engine, simdPath: engine.simdPath, strategy: job.strategySpec },
+      { workers: job.workers, slots: job.workers + 2, capacity: job.chunkBars, extra: equity, inputs: inputs.map((c) => c.name) },
+    ));
+    const values = (set: ParamSet) => set.strategy?.values ?? {};
+    const minBars = job.sets.reduce((m, s) => Math.max(m, strategy ? strategy.minimumBars(values(s)) : minimumBars(s.params)), 0);
     const passes = async (): Promise<void> => {
       for (const [g, set] of job.sets.entries()) {
-        const dispatcher = new Dispatcher(p, g, [{ params: set.params, trade: set.trade }], createPlan(set.params).stateBytes, { trades: false, portfolio: false, planes: true, extra: equity });
+        const stateBytes = strategy ? strategy.kernel(values(set), 'ts').stateBytes : createPlan(set.params).stateBytes;
+        const jobSet = { params: set.params, trade: set.trade, ...(set.strategy ? { values: set.strategy.values } : {}) };
+        const dispatcher = new Dispatcher(p, g, [jobSet], stateBytes, { trades: false, portfolio: false, planes: true, extra: equity });
         await runPass({
           db,
           pool: p,
@@ -189,8 +198,9 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
           done: new Uint8Array(index.symbols.length),
           continueFrom: new Map(),
           dispatcher,
+          inputs,
           ordered: true,
-          consume: (batch) => (batch.n > 0 ? hand.put(toRecordBatch(schema, batch, (set as ParamSet).id, equity, job.capital, retain)) : Promise.resolve()),
+          consume: (batch) => (batch.n > 0 ? hand.put(toRecordBatch(schema, tables, batch, (set as ParamSet).id, equity, job.capital, retain)) : Promise.resolve()),
           signal: stop.signal,
         });
       }

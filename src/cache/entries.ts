@@ -1,7 +1,8 @@
 // Cache entries: their columns, their keys, and the lookups a run makes.
 //
 // An entry is one symbol under one parameter set: key = sha256 of canonical JSON of {the
-// symbol's bar fingerprint, the parameter set (profile included), the kernel version}. It
+// symbol's bar fingerprint, the parameter set (profile included; for a strategy other than the
+// ATC its name, version and source hash), the kernel version}. It
 // holds the symbol's summary and stats values as typed columns (a hit is copied into the run's
 // tables by SQL, never decoded row by row), its account and the kernel state after the last
 // bar (from which an incremental update continues), and its closed trades when the run that
@@ -12,7 +13,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { canonicalSet, type ParamSet } from '../config/grid.js';
 import { jsonList, sqlString } from '../data/duckdb.js';
 import { KERNEL_VERSION } from '../engine/native.js';
-import { type Column, col, opt, STATS_PART, SUMMARY } from '../results/schema.js';
+import { type Column, col, opt, STATS_PART } from '../results/schema.js';
+import { ATC_TABLES, type StrategyTables, tablesOf } from '../strategies/tables.js';
+import type { Strategy } from '../strategies/types.js';
 import type { Segments } from './segments.js';
 
 export const CACHE_FORMAT = 'atc-cache/2';
@@ -20,9 +23,8 @@ export const CACHE_FORMAT = 'atc-cache/2';
 /** Names of the stats part columns in a segment (prefixed: `bars` is also the entry's). */
 export const statColumn = (name: string): string => `st_${name}`;
 
-/** Summary columns an entry holds as they are: all but those it has as key columns or derives (timestamps, trend). */
+/** Summary columns an entry holds: all but those it has as key columns or derives (timestamps, trend). */
 const SUMMARY_DERIVED = new Set(['symbol', 'bars', 'first_ts', 'last_ts', 'trend', 'param_id']);
-export const SUMMARY_VALUE_COLUMNS = SUMMARY.columns.filter((c) => !SUMMARY_DERIVED.has(c.name));
 /** Stats part columns an entry holds (prefixed), all but the symbol and param_id. */
 const STATS_KEYS = new Set(['symbol', 'param_id']);
 export const STATS_VALUE_COLUMNS: Column[] = STATS_PART.columns.filter((c) => !STATS_KEYS.has(c.name)).map((c) => ({ ...c, name: statColumn(c.name) }));
@@ -41,16 +43,31 @@ export const ENTRY_KEY_COLUMNS = [
   col('h', 'VARCHAR', 'fingerprint: sum of row hashes'),
   col('hr', 'VARCHAR', 'fingerprint: position-weighted sum'),
 ] as const;
-/** What an entry holds. */
-export const ENTRY_VALUE_COLUMNS: Column[] = [
-  ...SUMMARY_VALUE_COLUMNS,
-  ...STATS_VALUE_COLUMNS,
-  col('account', 'BLOB', 'the account after the last bar (f64)'),
-  opt('trades', 'BLOB', 'closed trades (f64 records), when kept'),
-  col('state', 'BLOB', 'the kernel state records after the last bar'),
-];
-/** The columns of a segment: one entry per row. */
-export const SEGMENT_COLUMNS: Column[] = [...ENTRY_KEY_COLUMNS, ...ENTRY_VALUE_COLUMNS, col('created', 'TIMESTAMP', 'when stored')];
+
+/**
+ * The summary columns an entry of a strategy's run holds, each with its name in the segment:
+ * the ATC's as they are; another strategy's outputs as o_<name> (a user's output may be named
+ * like a key column). Segments of different strategies share one folder and are read by name.
+ */
+export function summaryValueColumns(tables: StrategyTables): { column: Column; segment: string }[] {
+  const outputs = new Set(tables.strategy === 'atc' ? [] : tables.planes);
+  return tables.summary.columns.filter((c) => !SUMMARY_DERIVED.has(c.name)).map((c) => ({ column: c, segment: outputs.has(c.name) ? `o_${c.name}` : c.name }));
+}
+
+/** What an entry of a strategy's run holds. */
+export function entryValueColumns(tables: StrategyTables): Column[] {
+  return [
+    ...summaryValueColumns(tables).map(({ column, segment }) => ({ ...column, name: segment })),
+    ...STATS_VALUE_COLUMNS,
+    col('account', 'BLOB', 'the account after the last bar (f64)'),
+    opt('trades', 'BLOB', 'closed trades (f64 records), when kept'),
+    col('state', 'BLOB', 'the kernel state records after the last bar'),
+  ];
+}
+/** The columns of a segment of a strategy's run: one entry per row. */
+export const segmentColumns = (tables: StrategyTables): Column[] => [...ENTRY_KEY_COLUMNS, ...entryValueColumns(tables), col('created', 'TIMESTAMP', 'when stored')];
+/** The columns of the ATC's segments. */
+export const SEGMENT_COLUMNS: Column[] = segmentColumns(ATC_TABLES);
 
 /** A table of entries found in the cache (its `filename` column names their segments), and those segments. */
 export interface Found {
@@ -84,15 +101,27 @@ export const blobBytes = (v: unknown): Uint8Array => (v as { bytes: Uint8Array }
 export interface KeyTables {
   prints: string;
   sets: string;
+  /** the run's strategy's tables (what its entries hold) */
+  tables: StrategyTables;
 }
 
-export function keyTables(prints: string, sets: readonly ParamSet[]): KeyTables {
+/**
+ * The canonical JSON a set's entries are keyed by: the ATC's parameters as they always were;
+ * another strategy's name, version, source hash (a user module's file) and values.
+ */
+function canonicalEntrySet(s: ParamSet, strategy: Strategy | undefined): string {
+  if (!strategy) return canonicalSet(s.params, s.trade);
+  const values = Object.fromEntries(strategy.params.map((p) => [p.name, s.strategy?.values[p.name] ?? null]));
+  return JSON.stringify({ strategy: strategy.name, version: strategy.version, source: strategy.sourceHash ?? null, values, mode: s.trade.mode, feeBps: s.trade.feeBps, slippageBps: s.trade.slippageBps });
+}
+
+export function keyTables(prints: string, sets: readonly ParamSet[], strategy?: Strategy): KeyTables {
   const rows = sets.map((s, k) => {
-    const canon = canonicalSet(s.params, s.trade);
+    const canon = canonicalEntrySet(s, strategy);
     const head = `{"format":${JSON.stringify(CACHE_FORMAT)},"kernel":${JSON.stringify(KERNEL_VERSION)},"set":${canon},"data":`;
     return `(${k}, ${sqlString(s.id)}, ${sqlString(createHash('sha256').update(canon).digest('hex'))}, ${sqlString(head)})`;
   });
-  return { prints, sets: `(SELECT CAST(k AS INTEGER) AS k, param_id, set_sha, head FROM (VALUES ${rows.join(', ')}) AS v(k, param_id, set_sha, head))` };
+  return { prints, sets: `(SELECT CAST(k AS INTEGER) AS k, param_id, set_sha, head FROM (VALUES ${rows.join(', ')}) AS v(k, param_id, set_sha, head))`, tables: tablesOf(strategy) };
 }
 
 /**
@@ -136,11 +165,13 @@ export async function findExact(conn: DuckDBConnection, segs: Segments, wants: s
  * first_ts, last_ts), the longest entry of the same symbol and set that may be a prefix of its
  * bars.
  */
-export async function findBases(conn: DuckDBConnection, segs: Segments, wants: string, into: string, withTrades: boolean): Promise<Found> {
+export async function findBases(conn: DuckDBConnection, segs: Segments, wants: string, into: string, withTrades: boolean, tables: StrategyTables = ATC_TABLES): Promise<Found> {
+  // only the ATC counts alerts
+  const alerts = tables.strategy === 'atc' ? 's.long_alerts, s.short_alerts' : 'CAST(0 AS INTEGER) AS long_alerts, CAST(0 AS INTEGER) AS short_alerts';
   return segs.query(async (rel) => {
     await conn.run(
       `CREATE OR REPLACE TABLE ${into} AS
-       SELECT w.code, w.k, s.key, s.bars, s.first_ts, s.last_ts, s.h, s.hr, s.long_alerts, s.short_alerts, s.account, s.filename
+       SELECT w.code, w.k, s.key, s.bars, s.first_ts, s.last_ts, s.h, s.hr, ${alerts}, s.account, s.filename
        FROM ${rel} AS s JOIN ${wants} AS w ON s.symbol = w.symbol AND s.set_sha = w.set_sha
        WHERE s.kernel = ${sqlString(KERNEL_VERSION)} ${withTrades ? 'AND s.has_trades' : ''}
          AND s.bars < w.bars AND s.last_ts < w.last_ts AND s.first_ts = w.first_ts

@@ -1,7 +1,8 @@
 // What identifies a symbol's bars: row count, first and last ts, and two sums of a row hash,
 // computed by DuckDB in one GROUP BY per source file (the same scan that counts the rows).
 //
-//   h  = sum over the symbol's rows of rh = hash(ts, close)
+//   h  = sum over the symbol's rows of rh = hash(ts, close) (a strategy that reads more columns:
+//        hash(ts, close, its other inputs), so a change in any column it reads changes the key)
 //   hr = sum over its rows of (rh >> 34) * position, a row's position being file index * 2^40
 //        + its row number in the file, counted from the symbol's first row (first_row)
 //
@@ -21,7 +22,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rename
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { readIndex, type SourceIndex } from '../data/bars-reader.js';
-import { sqlString } from '../data/duckdb.js';
+import { sqlIdent, sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
 import { PARQUET_OPTIONS } from '../results/schema.js';
@@ -34,6 +35,8 @@ export interface Fingerprints extends SourceIndex {
   memo: boolean;
   /** files scanned to fingerprint them (the others came from the memo) */
   scanned: number;
+  /** the columns hashed besides ts and close (a strategy's other inputs) */
+  columns: readonly string[];
 }
 
 /** rh's part weighted by position in hr (30 bits: times a row number below 2^33 it fits a BIGINT). */
@@ -45,10 +48,16 @@ const FILE_STRIDE = 1099511627776n;
 const FILE_SUMS = `count(*) AS bars, min(t) AS first_ts, max(t) AS last_ts, CAST(sum(rh) AS VARCHAR) AS h,
    CAST(sum(${WEIGHT} * frn) AS VARCHAR) AS a, CAST(sum(${WEIGHT}) AS VARCHAR) AS b, min(frn) AS m`;
 
-function fileRowsSql(src: BarSource, file: string): string {
-  return `(SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, file_row_number AS frn, hash(${src.tsSql}, ${src.closeSql}) AS rh
+/** A row's hash: of ts, close and the `columns` (SQL over the source's row). */
+const rowHashSql = (src: BarSource, columns: readonly string[]): string => `hash(${[src.tsSql, src.closeSql, ...columns.map((c) => src.columnSql(c))].join(', ')})`;
+
+function fileRowsSql(src: BarSource, file: string, columns: readonly string[]): string {
+  return `(SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, file_row_number AS frn, ${rowHashSql(src, columns)} AS rh
            FROM read_parquet(${sqlString(file)}, file_row_number = true))`;
 }
+
+/** The column a kept tail row holds a strategy's input `name` in (tailSource reads it). */
+export const tailColumn = (name: string): string => `in_${name}`;
 
 let seq = 0;
 
@@ -57,14 +66,14 @@ let seq = 0;
  * when the file is unchanged (a daily update that adds a file reads only that file), else from
  * a scan of it; the files' sums add up to the source's.
  */
-export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, memoDir?: string): Promise<Fingerprints> {
+export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, memoDir?: string, columns: readonly string[] = []): Promise<Fingerprints> {
   const table = `atc_prints_${process.pid}_${++seq}`;
   const perFile: string[] = [];
   const memos: string[] = [];
   const scannedTables: string[] = [];
   try {
     for (const [idx, file] of src.files.entries()) {
-      const memo = memoDir ? join(memoDir, `${fileIdentity(file)}.parquet`) : undefined;
+      const memo = memoDir ? join(memoDir, `${fileIdentity(file, columns)}.parquet`) : undefined;
       const cols = `${idx} AS idx, symbol, bars, first_ts, last_ts, h, a, b, m`;
       if (memo && existsSync(memo)) {
         memos.push(memo);
@@ -73,7 +82,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
       }
       const t = `${table}_f${idx}`;
       scannedTables.push(t);
-      await conn.run(`CREATE TABLE ${t} AS SELECT symbol, ${FILE_SUMS} FROM ${fileRowsSql(src, file)} GROUP BY symbol`);
+      await conn.run(`CREATE TABLE ${t} AS SELECT symbol, ${FILE_SUMS} FROM ${fileRowsSql(src, file, columns)} GROUP BY symbol`);
       perFile.push(`SELECT ${cols} FROM ${t}`);
       // Only files last modified well before now are memoised: a write within the clock's
       // resolution after this scan would not change their mtime.
@@ -102,7 +111,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
       // a memo that cannot be read: drop the memos and fingerprint every file again
       if (memos.length === 0) throw e;
       for (const m of memos) rmSync(m, { force: true });
-      return await fingerprintSource(conn, src, memoDir);
+      return await fingerprintSource(conn, src, memoDir, columns);
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -110,7 +119,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   } finally {
     for (const t of scannedTables) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   }
-  return { ...(await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`)), table, memo: scannedTables.length === 0, scanned: scannedTables.length };
+  return { ...(await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`)), table, memo: scannedTables.length === 0, scanned: scannedTables.length, columns };
 }
 
 let tailSeq = 0;
@@ -120,7 +129,8 @@ let tailSeq = 0;
  * least upto): the fingerprint of their bars up to that ts, as their print minus the sums over
  * their rows after it (and rows without a ts), read in one scan, into a table `prefix` (code,
  * bars, first_ts, h, hr). `keep`: also keep those rows, in file order, in a table `rows`
- * (code, symbol, t, close, ...), from which an incremental pass reads them.
+ * (code, symbol, t, close, the fingerprint's other columns as tailColumn(name), ...), from
+ * which an incremental pass reads them (tailSource).
  */
 export async function scanTails(
   conn: DuckDBConnection,
@@ -137,10 +147,12 @@ export async function scanTails(
   // whole row groups by their statistics), before the join
   const files = `(VALUES ${src.files.map((f, i) => `(${sqlString(f)}, ${i})`).join(', ')}) AS f(filename, idx)`;
   // (two scans: an OR of the two conditions would keep the reader from skipping row groups)
-  const scan = (where: string) => `SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close, file_row_number AS frn, filename
+  const more = fp.columns.map((c) => `, ${src.columnSql(c)} AS ${sqlIdent(tailColumn(c))}`).join('');
+  const rh = `hash(${['d.t', 'd.close', ...fp.columns.map((c) => `d.${sqlIdent(tailColumn(c))}`)].join(', ')})`;
+  const scan = (where: string) => `SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close${more}, file_row_number AS frn, filename
                  FROM read_parquet([${src.files.map(sqlString).join(', ')}], union_by_name = true, file_row_number = true, filename = true) WHERE ${where}`;
   const rows = `(${scan(src.tsAfterSql(from))} UNION ALL ${scan(src.tsNullSql)})`;
-  const tails = `SELECT c.code, d.symbol, d.t, d.close, hash(d.t, d.close) AS rh, f.idx * ${FILE_STRIDE} + d.frn - c.first_row AS pos, f.idx, d.frn
+  const tails = `SELECT c.code, d.symbol, d.t, d.close${fp.columns.map((c) => `, d.${sqlIdent(tailColumn(c))}`).join('')}, ${rh} AS rh, f.idx * ${FILE_STRIDE} + d.frn - c.first_row AS pos, f.idx, d.frn
                  FROM ${rows} AS d JOIN ${files} USING (filename)
                  JOIN (SELECT p.code, p.symbol, p.first_row, u.upto FROM ${fp.table} AS p JOIN ${cuts} AS u USING (code)) AS c ON d.symbol = c.symbol
                  WHERE d.t > c.upto OR d.t IS NULL`;
@@ -161,8 +173,9 @@ export async function scanTails(
 }
 
 /** A file's path, size, mtime and last 64 KiB (its Parquet footer: row groups, statistics). */
-function fileIdentity(file: string): string {
-  const h = createHash('sha256').update(`atc-source-file/1\n${file}\n`);
+function fileIdentity(file: string, columns: readonly string[]): string {
+  // the ATC's memos (close only) keep their names; other column lists are part of the identity
+  const h = createHash('sha256').update(`atc-source-file/1\n${file}\n${columns.length > 0 ? `${JSON.stringify(columns)}\n` : ''}`);
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd, { bigint: true });

@@ -48,7 +48,7 @@ export function cacheViewSql(store: CacheStore): string {
              parse_filename(filename) AS segment,
              octet_length(state) + octet_length(account) + coalesce(octet_length(trades), 0) + 512 AS payload,
              trades IS NOT NULL AS has_trades
-      FROM read_parquet([${segs.map(sqlString).join(', ')}], filename = true)),
+      FROM ${store.segments.sql(segs)}),
     f(segment, file_bytes) AS (VALUES ${sizes}),
     u AS (${u})
     SELECT e.key, symbol, param_id, kernel, bars, first_ts, last_ts,

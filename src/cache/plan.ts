@@ -10,9 +10,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ACCT_SIZE } from '../backtest/accounting.js';
 import type { ParamSet } from '../config/grid.js';
 import type { BarSource } from '../data/source.js';
-import { LAST, LAST_FIELDS } from '../engine/batch.js';
-import { SUMMARY_LAST_VALUES } from '../stages/persist/rows.js';
-import { blobBytes, f64, findBases, findExact, type Found, type KeyTables, readPayloads } from './entries.js';
+import { LAST_FIELDS } from '../engine/batch.js';
+import { blobBytes, f64, findBases, findExact, type Found, type KeyTables, readPayloads, summaryValueColumns } from './entries.js';
 import { type Fingerprints, scanTails } from './fingerprint.js';
 import type { CacheStore } from './store.js';
 import { recordUse } from './writer.js';
@@ -82,7 +81,7 @@ export async function planGroup(
   // else, per set, the longest entry that may be a prefix of the new bars: a symbol continues
   // when every set has one, all of the same bars
   const bases = `atc_bases_${process.pid}_${seq}`;
-  const found = await findBases(conn, cache.segments, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), bases, withTrades);
+  const found = await findBases(conn, cache.segments, wants(`AND p.code NOT IN (SELECT code FROM ${hits})`), bases, withTrades, t.tables);
   plan.baseEntries = found;
   await conn.run(
     `DELETE FROM ${bases} WHERE code IN (SELECT code FROM ${bases} GROUP BY code
@@ -107,7 +106,10 @@ export async function planGroup(
     await conn.run(`DROP TABLE IF EXISTS ${scan.prefix}`);
   }
   const cols: Record<string, string> = { code: 'e.code', k: 'e.k', bars: 'e.bars', first_ts: 'e.first_ts', last_ts: 'e.last_ts', long_alerts: 'e.long_alerts', short_alerts: 'e.short_alerts', account: 'e.account', last_close: 's.last_close' };
-  for (const n of SUMMARY_LAST_VALUES) cols[n] = `s."${n}"`;
+  // the summary's last values, by their column in the segment
+  const segmentOf = new Map(summaryValueColumns(t.tables).map(({ column, segment }) => [column.name, segment]));
+  const lastValues = t.tables.summaryLast;
+  lastValues.forEach(({ name }, i) => (cols[`v${i}`] = `s."${segmentOf.get(name) ?? name}"`));
   const rows = await readPayloads(conn, cache.segments, found, cols, 'e.code, e.k', withTrades);
   const recordBytes = stateBytes.reduce((a, b) => a + b, 0);
   for (let i = 0; i < rows.length; ) {
@@ -134,7 +136,10 @@ export async function planGroup(
     group.forEach((r, k) => {
       ts.states.set(blobBytes(r.state), at);
       // the summary's values, as the kernel lays them out (NULL: NaN; direction NULL: 0)
-      for (const n of SUMMARY_LAST_VALUES) ts.last[k * LAST_FIELDS + LAST[n]] = r[n] === null ? (n === 'direction' ? 0 : NaN) : Number(r[n]);
+      lastValues.forEach(({ name, index }, i) => {
+        const v = r[`v${i}`];
+        ts.last[k * LAST_FIELDS + index] = v === null ? (name === 'direction' ? 0 : NaN) : Number(v);
+      });
       at += stateBytes[k] as number;
       ts.accounts.set(f64(blobBytes(r.account)), k * ACCT_SIZE);
       ts.alerts[k * 2] = Number(r.long_alerts);

@@ -43,9 +43,12 @@ export class Segments {
     this.dropped.push(file);
   }
 
-  /** The entries as a relation (with `filename`), empty with the right columns when there are none. */
+  /**
+   * The entries as a relation (with `filename`), empty with the ATC's columns when there are
+   * none. Segments of different strategies hold different value columns: read by name.
+   */
   sql(files = this.files()): string {
-    if (files.length > 0) return `read_parquet([${files.map(sqlString).join(', ')}], filename = true)`;
+    if (files.length > 0) return `read_parquet([${files.map(sqlString).join(', ')}], filename = true, union_by_name = true)`;
     return emptyRelation([...SEGMENT_COLUMNS, { name: 'filename', type: 'VARCHAR', nullable: false, doc: '' }]);
   }
 

@@ -10,11 +10,9 @@ import { sqlString } from '../data/duckdb.js';
 import { RowsWriter } from '../data/rows-writer.js';
 import { KERNEL_VERSION } from '../engine/native.js';
 import { col, PARQUET_OPTIONS } from '../results/schema.js';
-import { bytesOf, ENTRY_KEY_COLUMNS, ENTRY_VALUE_COLUMNS, type EntryInput, type KeyTables, keySql, SEGMENT_COLUMNS, statColumn, STATS_VALUE_COLUMNS, SUMMARY_VALUE_COLUMNS } from './entries.js';
+import { bytesOf, ENTRY_KEY_COLUMNS, entryValueColumns, type EntryInput, type KeyTables, keySql, segmentColumns, statColumn, STATS_VALUE_COLUMNS, summaryValueColumns } from './entries.js';
 import type { CacheStore } from './store.js';
 
-/** What a run appends per entry; the key and fingerprint come from its key tables. */
-const APPEND_COLUMNS = [col('code', 'INTEGER', 'symbol code'), col('k', 'INTEGER', 'set index'), ...ENTRY_VALUE_COLUMNS];
 const KEY_NAMES = new Set<string>(ENTRY_KEY_COLUMNS.map((c) => c.name));
 const STAT_VALUES = STATS_VALUE_COLUMNS.map((c) => c.name.slice(statColumn('').length));
 
@@ -23,10 +21,12 @@ export async function writeSegment(conn: DuckDBConnection, store: CacheStore, t:
   if (entries.length === 0) return undefined;
   const tmp = join(store.segments.dir, `.tmp-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
   try {
-    const w = await RowsWriter.open(conn, APPEND_COLUMNS);
+    // what a run appends per entry; the key and fingerprint come from its key tables
+    const w = await RowsWriter.open(conn, [col('code', 'INTEGER', 'symbol code'), col('k', 'INTEGER', 'set index'), ...entryValueColumns(t.tables)]);
+    const values = summaryValueColumns(t.tables);
     for (const e of entries) {
       const row: Record<string, unknown> = { code: e.code, k: e.k, account: bytesOf(e.account), trades: e.trades ? bytesOf(e.trades) : null, state: e.state };
-      for (const c of SUMMARY_VALUE_COLUMNS) row[c.name] = e.summary[c.name];
+      for (const { column, segment } of values) row[segment] = e.summary[column.name];
       for (const n of STAT_VALUES) row[statColumn(n)] = e.stats[n];
       w.append(row);
     }
@@ -40,7 +40,7 @@ export async function writeSegment(conn: DuckDBConnection, store: CacheStore, t:
       set_sha: 's.set_sha',
     };
     // key columns from the fingerprint (p), values from what was appended (v)
-    const cols = SEGMENT_COLUMNS.map(({ name }) => `${expr[name] ?? `${KEY_NAMES.has(name) ? 'p' : 'v'}."${name}"`} AS "${name}"`);
+    const cols = segmentColumns(t.tables).map(({ name }) => `${expr[name] ?? `${KEY_NAMES.has(name) ? 'p' : 'v'}."${name}"`} AS "${name}"`);
     await w.use((v) =>
       conn.run(
         `COPY (SELECT ${cols.join(', ')} FROM ${v} AS v JOIN ${t.prints} AS p USING (code) JOIN ${t.sets} AS s USING (k) ORDER BY p.symbol, s.param_id)

@@ -32,9 +32,9 @@ export interface BarSource {
   symbolSorted: () => Promise<boolean>;
 }
 
-/** The bars of a DuckDB table (symbol, t as µs, close) in file order, standing for `src`. */
-export function tableSource(src: BarSource, table: string): BarSource {
-  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', columnSql: (n) => sqlIdent(n), symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
+/** The bars of a DuckDB table (symbol, t as µs, close, other columns as `column(name)`) in file order, standing for `src`. */
+export function tableSource(src: BarSource, table: string, column: (name: string) => string = (n) => n): BarSource {
+  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', columnSql: (n) => sqlIdent(column(n)), symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
 }
 
 function listParquet(dir: string): string[] {

@@ -34,15 +34,17 @@ export function parseShard(text: string): ShardSpec {
 }
 
 /** Symbol codes where a one-machine run starts a chunk (code 0 first), with the bars before each. */
-export function chunkStarts(rows: readonly number[], chunkBars: number, minBars: number): { code: number; before: number }[] {
+export function chunkStarts(rows: readonly number[], chunkBars: number, minBars: number, maxSeries = Infinity): { code: number; before: number }[] {
   const starts = [{ code: 0, before: 0 }];
   let n = 0;
+  let series = 0;
   let total = 0;
   rows.forEach((r, code) => {
     if (r === 0) return;
-    if (n >= chunkBars) {
+    if (n >= chunkBars || series >= maxSeries) {
       starts.push({ code, before: total });
       n = 0;
+      series = 0;
     }
     const symStart = n;
     const fits = n + r <= chunkBars;
@@ -51,8 +53,10 @@ export function chunkStarts(rows: readonly number[], chunkBars: number, minBars:
       // the symbol moves to a chunk of its own (and is cut into blocks when longer than one)
       if (symStart > 0) starts.push({ code, before: total });
       n = ((r - 1) % chunkBars) + 1;
+      series = 0;
     }
     if (r < minBars) n = fits ? symStart : 0; // a symbol too short is withdrawn
+    else series++;
     total += r;
   });
   return starts.filter((s, i) => i === 0 || s.code !== starts[i - 1]?.code);
@@ -64,8 +68,8 @@ export function shardCount(index: SourceIndex, shardBars: number): number {
 }
 
 /** The symbol range of every shard of `count`. */
-export function planShards(index: Pick<SourceIndex, 'rows'>, count: number, chunkBars: number, minBars: number): ShardRange[] {
-  const starts = chunkStarts(index.rows, chunkBars, minBars);
+export function planShards(index: Pick<SourceIndex, 'rows'>, count: number, chunkBars: number, minBars: number, maxSeries = Infinity): ShardRange[] {
+  const starts = chunkStarts(index.rows, chunkBars, minBars, maxSeries);
   const total = index.rows.reduce((a, b) => a + b, 0);
   const end = index.rows.length;
   // boundary k: the chunk start nearest k * total / count (boundaries never go back)

@@ -13,6 +13,7 @@ import type { SourceIndex } from '../data/bars-reader.js';
 import type { BarSource } from '../data/source.js';
 import type { Dispatcher } from '../stages/execute/index.js';
 import type { ResultsPersister } from '../stages/persist/results.js';
+import type { Strategy } from '../strategies/types.js';
 
 /** What the cache did, in (symbol, parameter set) entries. */
 export interface CacheReport {
@@ -65,12 +66,14 @@ export class CachePhase {
   }
 
   /** Fingerprint the source (its index comes with it) for a cache opened (shared) by the run; the phase closes it. */
-  static async open(o: { store: CacheStore; conn: DuckDBConnection; src: BarSource; sets: readonly ParamSet[]; serve: boolean }): Promise<CachePhase> {
+  static async open(o: { store: CacheStore; conn: DuckDBConnection; src: BarSource; sets: readonly ParamSet[]; serve: boolean; strategy?: Strategy | undefined }): Promise<CachePhase> {
     const { store } = o;
     try {
       const t0 = performance.now();
-      const prints = await fingerprintSource(o.conn, o.src, store.sources);
-      const keys = keyTables(prints.table, o.sets);
+      // a strategy's entries are keyed by every column it reads
+      const columns = (o.strategy?.inputs ?? []).map((c) => c.name).filter((n) => n !== 'close');
+      const prints = await fingerprintSource(o.conn, o.src, store.sources, columns);
+      const keys = keyTables(prints.table, o.sets, o.strategy);
       return new CachePhase(store, o.conn, o.src, prints, keys, o.serve, new CacheWriter(store, o.conn, keys), (performance.now() - t0) / 1000);
     } catch (e) {
       store.close();

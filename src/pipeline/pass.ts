@@ -35,6 +35,8 @@ export interface PassInput {
   consume: (batch: Batch, r: KernelResult) => Promise<void>;
   /** the strategy's input columns besides close */
   inputs?: readonly StrategyInput[] | undefined;
+  /** series a batch holds at most (stages/load maxSeriesPerChunk) */
+  maxSeries?: number | undefined;
   /** consume batches in source order (symbol order) rather than as their kernels finish */
   ordered?: boolean;
   signal?: AbortSignal | undefined;
@@ -81,6 +83,7 @@ export async function runPass(p: PassInput): Promise<number> {
     continueFrom,
     expectedRows: index.rows,
     inputs: p.inputs,
+    ...(p.maxSeries ? { maxSeries: p.maxSeries } : {}),
   });
   // read time: awaiting the next batch, less the time the loader waited for a free slot
   const timed = async function* (): AsyncGenerator<Batch> {

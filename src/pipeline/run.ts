@@ -28,9 +28,13 @@ import { KernelPool } from '../pool/pool.js';
 import type { TaskWants } from '../pool/task.js';
 import type { OutputKind } from '../results/outputs.js';
 import { type RunDir, TABLE_FILES } from '../results/run-dir.js';
+import { ACCT_SIZE } from '../backtest/accounting.js';
+import { LAST_FIELDS } from '../engine/batch.js';
 import { Dispatcher } from '../stages/execute/index.js';
+import { maxSeriesPerChunk } from '../stages/load/index.js';
 import { ResultsPersister } from '../stages/persist/results.js';
 import { SignalsWriter } from '../stages/persist/signals.js';
+import { tailColumn } from '../cache/fingerprint.js';
 import { CacheStore } from '../cache/store.js';
 import { commitCachedRows } from '../distributed/shard-parts.js';
 import { planShards, type ShardSpec } from '../distributed/shards.js';
@@ -44,6 +48,9 @@ import { tablesOf } from '../strategies/tables.js';
 import { diskFullError } from '../util/disk-full.js';
 
 export type { CacheReport };
+
+/** Summary rows (symbols x sets) up to which finalize sorts two tables at a time. */
+const FINALIZE_PARALLEL_ROWS = 250_000;
 
 /** Parameter sets per pass over the data (per kernel task). */
 export const GROUP_SIZE = 64;
@@ -131,9 +138,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   let cache: CachePhase | undefined;
   let dir: RunDir | undefined;
   // opened first: an unusable cache is an error before anything is written
-  // The cache holds the ATC's results only, for now: another strategy computes every symbol.
-  if (strategy && o.cache) o.log(`strategy ${strategy.name}: the result cache is not used (it holds ATC results only)`);
-  let store = o.cache && !strategy ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
+  let store = o.cache ? CacheStore.open(o.cache, 'shared', o.log) : undefined;
   try {
     const src = await openBarSource(db.conn, o.data, inputs.map((c) => c.name));
     const rd = (dir = openRun(o.out, src, o, o.overwrite));
@@ -180,7 +185,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     };
     if (store) {
       const opened = store;
-      cache = await timed('cache', () => CachePhase.open({ store: opened, conn: db.conn, src, sets: o.sets, serve }));
+      cache = await timed('cache', () => CachePhase.open({ store: opened, conn: db.conn, src, sets: o.sets, serve, strategy }));
       store = undefined; // the phase closes it
     }
     const index = cache?.index ?? (await indexSource(db.conn, src));
@@ -188,7 +193,11 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
     const symbols = index.symbols;
     // a loop, not Math.max(...): a grid of 100,000s of sets overflows the call stack
     const minBars = o.sets.reduce((m, s) => Math.max(m, strategy ? strategy.minimumBars(s.strategy?.values ?? {}) : minimumBars(s.params)), 0);
-    const range = o.shard ? planShards(index, o.shard.count, o.chunkBars, minBars)[o.shard.index] : undefined;
+    // per group, the sets' state record sizes; the series a chunk holds are capped by the
+    // largest group's results per series (the same cap for every group, and for shard plans)
+    const groupStateBytes = groups.map((sets) => sets.map((s) => (strategy ? strategy.kernel(s.strategy?.values ?? {}, 'ts').stateBytes : createPlan(s.params).stateBytes)));
+    const maxSeries = maxSeriesPerChunk(groupStateBytes.reduce((m, b, g) => Math.max(m, b.reduce((x, y) => x + y, 0) + (groups[g] as ParamSet[]).length * (LAST_FIELDS + ACCT_SIZE) * 8), 0));
+    const range = o.shard ? planShards(index, o.shard.count, o.chunkBars, minBars, maxSeries)[o.shard.index] : undefined;
     // rows with a NULL symbol are read (and rejected) by the first shard only (of a source sorted by symbol)
     const readIndex = o.shard && o.shard.index > 0 ? { ...index, nullSymbolRows: 0 } : index;
     const progress = new Progress(
@@ -214,7 +223,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       if (doneSet.size === symbols.length) continue;
       const done = Uint8Array.from(symbols, (s, i) => (doneSet.has(s) || (range && (i < range.from || i >= range.to)) ? 1 : 0));
       const jobSets: JobSet[] = sets.map((s) => ({ params: s.params, trade: s.trade, ...(s.strategy ? { values: s.strategy.values } : {}) }));
-      const stateBytes = sets.map((s) => (strategy ? strategy.kernel(s.strategy?.values ?? {}, 'ts').stateBytes : createPlan(s.params).stateBytes));
+      const stateBytes = groupStateBytes[g] as number[];
       const persister = new ResultsPersister({
         rd,
         conn: wconn,
@@ -245,7 +254,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
           report.kernelSeconds += await runPass({
             db,
             pool: p,
-            src: start.tailTable ? tableSource(src, start.tailTable) : src,
+            src: start.tailTable ? tableSource(src, start.tailTable, tailColumn) : src,
             index: readIndex,
             file: o.data,
             policy: o.badRows,
@@ -253,6 +262,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
             done,
             continueFrom: start.continueFrom,
             inputs,
+            maxSeries,
             dispatcher,
             consume: (batch, r) => timed('write', () => persister.persist(batch, r)),
             signal: o.signal,
@@ -268,6 +278,9 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       cachedRows.stats.push(...persister.cachedRows.stats);
     }
     progress.finish();
+    // the workers and their slots are done with: their memory is not held through finalize
+    await pool?.close();
+    pool = undefined;
     if (cache) await timed('cache', () => cache!.finish());
     if (cache) report.cache = cache.report;
     if (o.shard) {
@@ -276,7 +289,9 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
       report.seconds = (performance.now() - t0) / 1000;
       return report;
     }
-    const totals = await timed('finalize', async () => finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, await db.connect()));
+    // two tables sorted at once, unless they are large (then one at a time: half the memory)
+    const spare = symbols.length * o.sets.length <= FINALIZE_PARALLEL_ROWS ? await db.connect() : undefined;
+    const totals = await timed('finalize', async () => finalizeRun(wconn, rd, { outputs: o.outputs, sets: o.sets, capital: o.capital, cached: cachedRows, tables }, spare));
     Object.assign(report, totals);
     if (totals.symbols === 0) {
       throw new DataError('ATC_ERR_NO_BARS', `${o.data}: no symbol has bars to compute: every row or symbol was rejected (${totals.rejects} rejects, see ${join(o.out, 'rejects.parquet')})`, { file: o.data });

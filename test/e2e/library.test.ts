@@ -109,16 +109,15 @@ describe('an abort through AbortSignal', () => {
 
 describe('streamSignals()', () => {
   const dir = tempDir();
-  it.each([1_000, 7_919, 524_288])('batches equal the signals Parquet bit for bit (2 workers, %i bars a chunk)', async (chunkBars) => {
-    const out = join(dir, `run-${chunkBars}`);
-    const common = { ...quiet, workers: 2, chunkBars, equity: true, params: { mode: 'long-only' as const, feeBps: 2 }, capital: 1000 };
-    await backtest({ ...common, out, outputs: ['signals'] });
+  /** Stream `opts` (one parameter set) and compare with the signals Parquet of the same backtest: value for value, `names` in order. */
+  async function expectStreamEqualsParquet(out: string, opts: Parameters<typeof streamSignals>[0] & object, names: string[]): Promise<void> {
+    await backtest({ ...opts, out, outputs: ['signals'] });
     const db = await openDb();
     const parquet = await queryArrow(db.conn, `SELECT * FROM read_parquet('${out}/signals/*.parquet') ORDER BY symbol, ts`);
     db.close();
     const batches: RecordBatch[] = [];
     let prev = '';
-    for await (const b of streamSignals({ ...common, retain: true })) {
+    for await (const b of streamSignals({ ...opts, retain: true })) {
       // whole symbols or whole blocks, in symbol order
       const first = String(cell(b, 'symbol', 0));
       expect(first >= prev).toBe(true);
@@ -127,7 +126,7 @@ describe('streamSignals()', () => {
     }
     const streamed = new Table(batches);
     expect(streamed.numRows).toBe(parquet.numRows);
-    const names = [...columnNames(SIGNALS.columns), 'position', 'strategy_return', 'equity'];
+    expect(streamed.numRows).toBeGreaterThan(0);
     expect(streamed.schema.fields.map((f) => f.name)).toEqual(names);
     expect(parquet.schema.fields.map((f) => f.name)).toEqual(names);
     let diffs = 0;
@@ -144,6 +143,19 @@ describe('streamSignals()', () => {
     const us = (t: Table): bigint[] => t.getChild('ts')?.data.flatMap((d) => Array.from(d.values as BigInt64Array)) ?? [];
     expect(us(streamed)).toEqual(us(parquet));
     expect(diffs).toBe(0);
+  }
+
+  it.each([1_000, 7_919, 524_288])('batches equal the signals Parquet bit for bit (2 workers, %i bars a chunk)', async (chunkBars) => {
+    const common = { ...quiet, workers: 2, chunkBars, equity: true, params: { mode: 'long-only' as const, feeBps: 2 }, capital: 1000 };
+    await expectStreamEqualsParquet(join(dir, `run-${chunkBars}`), common, [...columnNames(SIGNALS.columns), 'position', 'strategy_return', 'equity']);
+  });
+
+  it.each([
+    ['supertrend', { strategy: 'supertrend', params: { factor: 2.5 } }, ['supertrend', 'atr']],
+    ['a user module', { strategy: join(ROOT, 'examples', 'strategies', 'sma-cross.js'), params: { fast: 5, slow: 20 } }, ['fast_ma', 'slow_ma']],
+  ] as const)('%s: batches equal its signals Parquet bit for bit', async (name, o, outputs) => {
+    const opts = { ...quiet, workers: 2, chunkBars: 3_001, equity: true, badRows: 'skip-symbol' as const, strategy: o.strategy, params: o.params };
+    await expectStreamEqualsParquet(join(dir, `run-${name.replace(/ /g, '-')}`), opts, ['symbol', 'ts', 'close', ...outputs, 'direction', 'param_id', 'position', 'strategy_return', 'equity']);
   });
 
   it('views the worker buffers unless retained; breaking out stops the run', async () => {

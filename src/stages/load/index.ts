@@ -1,6 +1,6 @@
 // Load stage: bar chunks in file order -> batches of series, written into pool slots.
 //
-// A batch holds up to `slot.capacity` bars. A symbol is never split across batches unless it
+// A batch holds up to `slot.capacity` bars and `maxSeries` series. A symbol is never split across batches unless it
 // alone has more bars than a batch holds; such a symbol is cut into time blocks and the kernel
 // state is carried from block to block (same bits as one call).
 //
@@ -74,6 +74,21 @@ export interface LoadOptions {
   /** the strategy's input columns besides close, as the chunks carry them (BarChunk.inputs),
    *  copied into the slot's planes of the same names and checked by their rule */
   inputs?: readonly StrategyInput[];
+  /** at most this many series a batch (maxSeriesPerChunk): a batch of many short symbols is
+   *  cut before its bars fill the slot */
+  maxSeries?: number;
+}
+
+/** The kernel's per-series results of a chunk (states, last values, accounts) stay below this. */
+const CHUNK_RESULT_BYTES = 16 << 20;
+
+/**
+ * Series a chunk may hold when each costs `bytesPerSeries` of results (a group's state records,
+ * last values and accounts): a universe of a million tiny symbols keeps the memory of one of
+ * long ones. (distributed/shards.ts replays the packing with the same cap.)
+ */
+export function maxSeriesPerChunk(bytesPerSeries: number): number {
+  return Math.max(256, Math.floor(CHUNK_RESULT_BYTES / Math.max(1, bytesPerSeries)));
 }
 
 /** Why input value x (column `name`) breaks its rule, or undefined. NaN stands for NULL. */
@@ -118,6 +133,7 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
   let started = false; // lastTs is meaningful
   let symFaults = 0; // rows of the symbol dropped or faulty
   let cont: { bars: number; lastTs: number } | undefined; // continued from the cache
+  const maxSeries = opts.maxSeries ?? Infinity;
   const seen = new Uint8Array(opts.symbols.length);
   const inputs = opts.inputs ?? [];
   const nIn = inputs.length;
@@ -245,7 +261,7 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
           lastTs = cont?.lastTs ?? 0;
           symFaults = 0;
           skipping = opts.done?.[c] === 1;
-          if (n >= slot.capacity) yield* flush();
+          if (n >= slot.capacity || series.length >= maxSeries) yield* flush();
           symStart = n;
         }
         if (skipping) continue;

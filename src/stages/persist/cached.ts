@@ -5,29 +5,34 @@
 
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { blobBytes, f64, type Found, readPayloads, statColumn } from '../../cache/entries.js';
+import { blobBytes, f64, type Found, readPayloads, statColumn, summaryValueColumns } from '../../cache/entries.js';
 import type { CacheStore } from '../../cache/store.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
 import { type Row, writeRows } from '../../data/rows-writer.js';
 import { AtcError } from '../../errors.js';
 import type { RunDir } from '../../results/run-dir.js';
-import { type Column, PARQUET_OPTIONS, STATS_PART, SUMMARY, TRADES } from '../../results/schema.js';
+import { type Column, PARQUET_OPTIONS, STATS_PART, TRADES } from '../../results/schema.js';
+import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { TempFile } from './pending.js';
 import { openTradeRow, tradeRecordRows } from './rows.js';
 
-/** SELECTs of the summary and stats part rows of cached entries (`hits`). */
-export function cachedRowsSql(store: CacheStore, hits: Found, minSignal: number): { summary: string; stats: string } {
+/** SELECTs of the summary and stats part rows of cached entries (`hits`) of a run of `tables`' strategy. */
+export function cachedRowsSql(store: CacheStore, hits: Found, minSignal: number, tables: StrategyTables = ATC_TABLES): { summary: string; stats: string } {
   const m = minSignal;
   const expr: Record<string, string> = {
     first_ts: 'make_timestamp(s.first_ts)',
     last_ts: 'make_timestamp(s.last_ts)',
-    // trendOf, in SQL (a NULL signal is NEUTRAL)
-    trend: `CASE WHEN s."Average_Signal" >= CAST('${m}' AS DOUBLE) THEN 'LONG' WHEN s."Average_Signal" <= CAST('${-m}' AS DOUBLE) THEN 'SHORT' ELSE 'NEUTRAL' END`,
+    // trendOf (the ATC) or the last direction (rows.ts summaryRow), in SQL (a NULL signal is NEUTRAL)
+    trend:
+      tables.strategy === 'atc'
+        ? `CASE WHEN s."Average_Signal" >= CAST('${m}' AS DOUBLE) THEN 'LONG' WHEN s."Average_Signal" <= CAST('${-m}' AS DOUBLE) THEN 'SHORT' ELSE 'NEUTRAL' END`
+        : `CASE WHEN s.direction = 1 THEN 'LONG' WHEN s.direction = -1 THEN 'SHORT' ELSE 'NEUTRAL' END`,
   };
+  for (const { column, segment } of summaryValueColumns(tables)) if (column.name !== segment) expr[column.name] = `s.${sqlIdent(segment)}`;
   const select = (cols: readonly Column[], src: (name: string) => string): string => cols.map((c) => `CAST(${src(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
   const from = `FROM ${store.segments.sql(hits.files)} AS s JOIN ${hits.table} AS h ON s.key = h.key AND s.filename = h.filename`;
   return {
-    summary: `SELECT ${select(SUMMARY.columns, (n) => expr[n] ?? `s.${sqlIdent(n)}`)} ${from}`,
+    summary: `SELECT ${select(tables.summary.columns, (n) => expr[n] ?? `s.${sqlIdent(n)}`)} ${from}`,
     // symbol and param_id are the entry's own; the rest are its stats values
     stats: `SELECT ${select(STATS_PART.columns, (n) => (n === 'symbol' || n === 'param_id' ? `s.${sqlIdent(n)}` : `s.${sqlIdent(statColumn(n))}`))} ${from}`,
   };

@@ -100,7 +100,7 @@ export class ResultsPersister {
     if (symbols.length === 0) return false;
     const store = this.o.cache?.writer.store;
     if (!store) throw new Error('persistCached: the persister has no cache');
-    const sql = cachedRowsSql(store, hits, this.o.minSignal);
+    const sql = cachedRowsSql(store, hits, this.o.minSignal, this.o.tables);
     if (!this.o.trades) {
       this.cachedRows.summary.push(sql.summary);
       this.cachedRows.stats.push(sql.stats);

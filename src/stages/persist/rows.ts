@@ -5,13 +5,10 @@
 import { ACCT, openTrade, statsOf, type Trade, TRADE, TRADE_FIELDS, tradeOfRecord } from '../../backtest/accounting.js';
 import { splitReturn } from '../../backtest/portfolio.js';
 import type { Row } from '../../data/rows-writer.js';
-import { LAST, type LastValue } from '../../engine/batch.js';
+import { LAST } from '../../engine/batch.js';
 import { trendOf } from '../../results/schema.js';
 import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { Reject } from '../load/index.js';
-
-/** The summary columns that are last values of the ATC kernel (Average_Signal, the six signals, direction). */
-export const SUMMARY_LAST_VALUES = ATC_TABLES.summaryLast.map((c) => c.name) as LastValue[];
 
 export interface SymbolEnd {
   symbol: string;
