@@ -16,6 +16,7 @@ export function writeRunJson(rd: RunDir, o: RunJobOptions, files: readonly strin
     status: 'complete',
     tool: { name: 'atc-backtest', version: packageInfo().version, kernel: KERNEL_VERSION, node: process.version },
     data: { spec: o.data, files },
+    strategy: o.strategySpec ?? { name: 'atc' },
     profile: first?.params.profile,
     sets: o.sets.length,
     params: o.sets.length === 1 ? { ...first?.params, ...first?.trade, id: first?.id } : 'params.parquet',

@@ -5,11 +5,13 @@
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { STATS_FIELDS } from '../backtest/accounting.js';
-import { makeSet, type ParamSet, resolveTrade } from '../config/grid.js';
+import { expandStrategyGrid, makeSet, type ParamSet, resolveTrade } from '../config/grid.js';
 import { MA_TYPES, type ParamsInput, resolveParams } from '../config/params.js';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
 import { AtcError, UsageError } from '../errors.js';
-import { columnNames, PARAMS } from '../results/schema.js';
+import { columnNames } from '../results/schema.js';
+import { ATC_TABLES, snake, type StrategyTables } from '../strategies/tables.js';
+import type { Strategy } from '../strategies/types.js';
 import { plotOf } from './downsample.js';
 import type { Column, Overlay, Portfolio, Sweep, SymbolView, Universe } from './model.js';
 import type { SymbolSeries } from './series.js';
@@ -44,12 +46,19 @@ const STAT_COLUMNS: Record<(typeof STATS_FIELDS)[number], Column> = {
   final_position: { key: 'final_position', label: 'final position', fmt: 'num' },
 };
 
-/** Every parameter set of the run, rebuilt from params.parquet; each must hash to its id. */
-export async function readSets(conn: DuckDBConnection): Promise<{ sets: ParamSet[]; rows: Row[] }> {
+/** Every parameter set of the run of `strategy` (absent: the ATC), rebuilt from params.parquet; each must hash to its id. */
+export async function readSets(conn: DuckDBConnection, strategy?: Strategy): Promise<{ sets: ParamSet[]; rows: Row[] }> {
   const rs = await rows(conn, 'SELECT * FROM params');
-  const other = rs.find((r) => typeof r.strategy === 'string');
-  if (other) throw new UsageError(`atc report: this run is of strategy ${String(other.strategy)}; the report covers ATC runs only for now (query the results with \`atc sql\`)`);
+  const other = rs.find((r) => (r.strategy ?? 'atc') !== (strategy?.name ?? 'atc'));
+  if (other) throw new AtcError('ATC_ERR_DATA_READ', `params.parquet: a set of strategy ${String(other.strategy ?? 'atc')} in a run of ${strategy?.name ?? 'atc'} (run.json and params.parquet disagree)`);
   const sets = rs.map((r) => {
+    if (strategy) {
+      const spec: Record<string, number | string> = { mode: r.mode as string, feeBps: r.fee_bps as number, slippageBps: r.slippage_bps as number };
+      for (const p of strategy.params) spec[p.name] = r[snake(p.name)] as number;
+      const [set] = expandStrategyGrid(strategy, spec);
+      if (set?.id !== r.param_id) throw new AtcError('ATC_ERR_DATA_READ', `params.parquet: the row of set ${String(r.param_id)} gives id ${set?.id} (written by another version of ${strategy.name}?)`);
+      return set as ParamSet;
+    }
     const types = MA_TYPES.map((t) => t.toLowerCase());
     const input: ParamsInput = {
       profile: r.profile as ParamsInput['profile'],
@@ -69,9 +78,9 @@ export async function readSets(conn: DuckDBConnection): Promise<{ sets: ParamSet
   return { sets, rows: rs };
 }
 
-/** The parameters a grid varies: name and sorted distinct values. */
-export function varying(paramRows: Row[]): { key: string; values: (number | string)[] }[] {
-  return columnNames(PARAMS.columns)
+/** The parameters a grid varies (params.parquet columns of `tables`' strategy): name and sorted distinct values. */
+export function varying(paramRows: Row[], tables: StrategyTables = ATC_TABLES): { key: string; values: (number | string)[] }[] {
+  return columnNames(tables.params.columns)
     .filter((k) => k !== 'param_id')
     .map((key) => {
       const values = [...new Set(paramRows.map((r) => r[key] as number | string))];
@@ -82,16 +91,15 @@ export function varying(paramRows: Row[]): { key: string; values: (number | stri
 }
 
 /** The stats and summary of one set, one row per symbol (symbol order). */
-export async function universeOf(conn: DuckDBConnection, setId: string, has: { stats: boolean; summary: boolean }): Promise<Universe | null> {
+export async function universeOf(conn: DuckDBConnection, setId: string, has: { stats: boolean; summary: boolean }, tables: StrategyTables = ATC_TABLES): Promise<Universe | null> {
   if (!has.stats && !has.summary) return null;
   const statCols = has.stats ? [STAT_COLUMNS.total_return, STAT_COLUMNS.cagr, STAT_COLUMNS.volatility, STAT_COLUMNS.sharpe, STAT_COLUMNS.sortino, STAT_COLUMNS.max_drawdown, STAT_COLUMNS.calmar, STAT_COLUMNS.trades, STAT_COLUMNS.win_rate, STAT_COLUMNS.avg_trade_return, STAT_COLUMNS.exposure] : [];
-  const sumCols: Column[] = has.summary
-    ? [
-        { key: 'trend', label: 'trend', fmt: 'text' },
-        { key: 'last_close', label: 'last close', fmt: 'price' },
-        { key: 'Average_Signal', label: 'Average_Signal', fmt: 'num', signed: true },
-      ]
-    : [];
+  // the ATC's Average_Signal; another strategy's outputs and direction at the last bar
+  const lastValues: Column[] =
+    tables.strategy === 'atc'
+      ? [{ key: 'Average_Signal', label: 'Average_Signal', fmt: 'num', signed: true }]
+      : [...tables.planes.map((k): Column => ({ key: k, label: k, fmt: 'num' })), { key: 'direction', label: 'direction', fmt: 'int', signed: true }];
+  const sumCols: Column[] = has.summary ? [{ key: 'trend', label: 'trend', fmt: 'text' }, { key: 'last_close', label: 'last close', fmt: 'price' }, ...lastValues] : [];
   const columns: Column[] = [{ key: 'symbol', label: 'symbol', fmt: 'text' }, STAT_COLUMNS.bars, ...statCols, ...sumCols];
   const where = `WHERE param_id = ${sqlString(setId)}`;
   const from =
@@ -102,7 +110,7 @@ export async function universeOf(conn: DuckDBConnection, setId: string, has: { s
         : `(SELECT * FROM summary ${where}) m`;
   const r = await conn.runAndReadAll(`SELECT ${columns.map((c) => sqlIdent(c.key)).join(', ')} FROM ${from} ORDER BY symbol`);
   const data = r.getColumnsJS().map((col) => col.map((v) => (typeof v === 'bigint' ? Number(v) : (v as string | number | null))));
-  return { columns, data, rankBy: has.stats ? 'sharpe' : 'Average_Signal' };
+  return { columns, data, rankBy: has.stats ? 'sharpe' : (lastValues[0] as Column).key };
 }
 
 /** Top and bottom `top` symbols by the universe's rank column, then the named ones. */
@@ -153,7 +161,7 @@ export async function portfolioOf(conn: DuckDBConnection, setId: string, capital
 }
 
 /** Per-set metrics of a sweep: across symbols from stats, and the portfolio's when written. */
-export async function sweepOf(conn: DuckDBConnection, paramRows: Row[], has: { stats: boolean; portfolio: boolean }): Promise<Sweep | null> {
+export async function sweepOf(conn: DuckDBConnection, paramRows: Row[], has: { stats: boolean; portfolio: boolean }, tables: StrategyTables = ATC_TABLES): Promise<Sweep | null> {
   if (!has.stats && !has.portfolio) return null;
   const metrics: Sweep['metrics'] = [];
   const sel: string[] = [];
@@ -183,7 +191,7 @@ export async function sweepOf(conn: DuckDBConnection, paramRows: Row[], has: { s
     conn,
     `SELECT p.param_id, ${sel.join(', ')} FROM params p ${has.stats ? `LEFT JOIN ${stats} USING (param_id)` : ''} ${has.portfolio ? 'LEFT JOIN portfolio_stats q USING (param_id)' : ''} ORDER BY p.param_id`,
   );
-  const params = varying(paramRows);
+  const params = varying(paramRows, tables);
   const byId = new Map(paramRows.map((p) => [p.param_id as string, p]));
   return {
     params: params.map((p) => ({ key: p.key, label: p.key, values: p.values })),
@@ -195,9 +203,11 @@ export async function sweepOf(conn: DuckDBConnection, paramRows: Row[], has: { s
   };
 }
 
-/** The overlay of ATC: the Average_Signal pane with the direction and the thresholds. */
-export function atcOverlay(set: ParamSet): Overlay {
-  return { label: 'Average_Signal and direction', series: ['Average_Signal', 'direction'], levels: [set.params.longThreshold, set.params.shortThreshold] };
+/** The pane of a strategy's outputs: the ATC's Average_Signal with the direction and the thresholds; another's outputs and direction. */
+export function overlayOf(set: ParamSet, strategy?: Strategy): Overlay {
+  if (!strategy) return { label: 'Average_Signal and direction', series: ['Average_Signal', 'direction'], levels: [set.params.longThreshold, set.params.shortThreshold] };
+  const outputs = strategy.outputs.map((o) => o.name);
+  return { label: `${strategy.name}: ${[...outputs, 'direction'].join(', ')}`, series: [...outputs, 'direction'], levels: [] };
 }
 
 /** What the symbol view draws of one symbol: curves (downsampled) and position changes. */

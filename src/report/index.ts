@@ -10,7 +10,9 @@ import { openDb } from '../data/duckdb.js';
 import { AtcError, DataError, UsageError } from '../errors.js';
 import { createViews } from '../results/views.js';
 import type { BadRowPolicy } from '../stages/load/index.js';
-import { atcOverlay, chooseSymbols, portfolioOf, readSets, type Row, rows, sweepOf, symbolView, universeOf, varying } from './gather.js';
+import { resolveStrategy, type StrategySpec } from '../strategies/registry.js';
+import { type StrategyTables, tablesOf } from '../strategies/tables.js';
+import { chooseSymbols, overlayOf, portfolioOf, readSets, type Row, rows, sweepOf, symbolView, universeOf, varying } from './gather.js';
 import { renderHtml } from './html.js';
 import type { ReportData, Sweep, SymbolView } from './model.js';
 import { type RunSource, symbolSeries } from './series.js';
@@ -57,6 +59,8 @@ interface RunJsonFile {
   timings: { seconds: number; kernelSeconds: number };
   tool: { version: string; kernel: string };
   finished: string;
+  /** the strategy and how to rebuild it (absent in runs of earlier versions: the ATC) */
+  strategy?: StrategySpec;
   /** what the result cache did, when the run recorded it */
   cache?: { hits: number; incremental: number; computed: number; stored: number; dir: string; note?: string };
 }
@@ -75,12 +79,14 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   try {
     const conn = db.conn;
     await createViews(conn, o.dir);
-    const { sets, rows: paramRows } = await readSets(conn);
+    const strategy = await resolveStrategy(run.strategy ?? { name: 'atc' });
+    const tables = tablesOf(strategy);
+    const { sets, rows: paramRows } = await readSets(conn, strategy);
     // independent queries run two at a time (DuckDB leaves gaps in its threads' work)
     const other = await db.connect();
     const [sweep, header] = await Promise.all([
-      sets.length > 1 ? sweepOf(conn, paramRows, { stats: has('stats'), portfolio: has('portfolio') }) : null,
-      headerOf(other, o.dir, run, paramRows, has('summary')),
+      sets.length > 1 ? sweepOf(conn, paramRows, { stats: has('stats'), portfolio: has('portfolio') }, tables) : null,
+      headerOf(other, o.dir, run, paramRows, has('summary'), tables),
     ]);
     let setId = o.set;
     let why = 'chosen with --set';
@@ -98,11 +104,11 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
     const setRow = paramRows.find((r) => r.param_id === set.id) ?? {};
 
     const [universe, portfolio] = await Promise.all([
-      universeOf(conn, set.id, { stats: has('stats'), summary: has('summary') }),
+      universeOf(conn, set.id, { stats: has('stats'), summary: has('summary') }, tables),
       has('portfolio') ? portfolioOf(other, set.id, run.capital) : null,
     ]);
 
-    const overlay = atcOverlay(set);
+    const overlay = overlayOf(set, strategy);
     const chosen = chooseSymbols(universe, o.top ?? 10, o.symbols ?? []);
     let symbols: SymbolView[] = [];
     let seriesNote: string;
@@ -113,6 +119,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
       badRows: run.badRows,
       capital: run.capital,
       signalsWithEquity: has('signals') && run.equity,
+      strategy,
     };
     try {
       const series = await symbolSeries(source, db, conn, set, chosen, { log });
@@ -168,7 +175,7 @@ function bestSet(sweep: Sweep): string | undefined {
   return best?.id;
 }
 
-async function headerOf(conn: DuckDBConnection, dir: string, run: RunJsonFile, paramRows: Row[], hasSummary: boolean): Promise<[string, string][]> {
+async function headerOf(conn: DuckDBConnection, dir: string, run: RunJsonFile, paramRows: Row[], hasSummary: boolean, tables: StrategyTables): Promise<[string, string][]> {
   const c = run.counts;
   const h: [string, string][] = [];
   h.push(['data', `${run.data.spec} (${run.data.files.length} file${run.data.files.length === 1 ? '' : 's'})`]);
@@ -178,8 +185,9 @@ async function headerOf(conn: DuckDBConnection, dir: string, run: RunJsonFile, p
     const [r] = await rows(conn, "SELECT strftime(min(first_ts), '%Y-%m-%d %H:%M') AS a, strftime(max(last_ts), '%Y-%m-%d %H:%M') AS b FROM summary");
     if (r?.a) h.push(['date range', `${String(r.a).replace(/ 00:00$/, '')} to ${String(r.b).replace(/ 00:00$/, '')}`]);
   }
-  h.push(['strategy', `Adaptive Trend Classification, profile ${run.profile}`]);
-  const grid = varying(paramRows);
+  const spec = run.strategy;
+  h.push(['strategy', tables.strategy === 'atc' ? `Adaptive Trend Classification, profile ${run.profile}` : `${tables.strategy}${spec?.module ? ` (${spec.module})` : ''}${spec?.signalCol ? ` (column ${spec.signalCol})` : ''}`]);
+  const grid = varying(paramRows, tables);
   h.push(['parameters', grid.length === 0 ? 'one set (below)' : `${int(run.sets)} sets: ${grid.map((g) => `${g.key} ∈ {${g.values.join(', ')}}`).join('; ')}`]);
   h.push(['engine', `${run.engine.engine}: ${run.engine.reason}`]);
   h.push(['timings', `${run.timings.seconds} s (kernel ${run.timings.kernelSeconds} s across ${run.workers} workers), ${run.passes} pass${run.passes === 1 ? '' : 'es'}, ${int(c.commits)} commit${c.commits === 1 ? '' : 's'}`]);

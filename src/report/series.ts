@@ -1,8 +1,8 @@
 // Per-bar series of a few symbols of a finished run, for the report's symbol view: read from
 // the run's signals when they hold the equity columns, else recomputed with the run's
 // parameters from the run's data source (same bits as the run: the same loader rules, the
-// same kernel job and accounting). The one place that knows where per-bar data comes from;
-// strategies other than ATC plug in here (their outputs and their job).
+// same kernel job and accounting), for the ATC and every other strategy (its outputs, input
+// columns and job). The one place that knows where per-bar data comes from.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ACCT_SIZE, freshAccount } from '../backtest/accounting.js';
@@ -11,13 +11,15 @@ import { minimumBars } from '../config/params.js';
 import { indexSource, readBars } from '../data/bars-reader.js';
 import { type Db, sqlIdent, sqlString } from '../data/duckdb.js';
 import { type BarSource, openBarSource, tableSource } from '../data/source.js';
-import { FLOAT_COLUMNS } from '../engine/batch.js';
 import { createJobKernel } from '../engine/job.js';
 import { selectEngine } from '../engine/select.js';
 import { AtcError } from '../errors.js';
 import { attachSlot, createSharedSlot } from '../pool/slots.js';
 import { fileFingerprint } from '../results/run-dir.js';
 import { type BadRowPolicy, loadBatches } from '../stages/load/index.js';
+import { createDirectJob } from '../strategies/direct-job.js';
+import { tablesOf } from '../strategies/tables.js';
+import type { Strategy } from '../strategies/types.js';
 
 /** What symbolSeries needs to know about the run (from its run.json). */
 export interface RunSource {
@@ -30,6 +32,8 @@ export interface RunSource {
   capital: number;
   /** the run wrote signals with the position, strategy_return and equity columns */
   signalsWithEquity: boolean;
+  /** the run's strategy (absent: the ATC) */
+  strategy?: Strategy | undefined;
 }
 
 export interface SymbolSeries {
@@ -37,7 +41,7 @@ export interface SymbolSeries {
   /** epoch microseconds */
   ts: Float64Array;
   close: Float64Array;
-  /** the strategy's per-bar outputs (ATC: FLOAT_COLUMNS, NaN for na; direction, 0 for na) */
+  /** the strategy's per-bar outputs (outputNames: NaN for na; direction, 0 for na) */
   outputs: Record<string, Float64Array>;
   /** position held from this close on */
   position: Float64Array;
@@ -48,8 +52,8 @@ export interface SymbolSeries {
   source: 'signals' | 'recomputed';
 }
 
-/** Names of the strategy's per-bar outputs, in SymbolSeries.outputs. */
-export const OUTPUT_NAMES = [...FLOAT_COLUMNS, 'direction'] as const;
+/** Names of a strategy's per-bar outputs (absent: the ATC's), in SymbolSeries.outputs. */
+export const outputNames = (strategy?: Strategy): string[] => [...tablesOf(strategy).planes, 'direction'];
 
 export interface SeriesOptions {
   /** 'auto': signals when they hold the equity columns, else recompute */
@@ -66,7 +70,7 @@ export async function symbolSeries(run: RunSource, db: Db, conn: DuckDBConnectio
   const from = opts.from ?? 'auto';
   const useSignals = from === 'signals' || (from === 'auto' && run.signalsWithEquity);
   if (useSignals && !run.signalsWithEquity) throw new AtcError('ATC_ERR_DATA_READ', `${run.dir}: the run wrote no signals with equity columns (--outputs signals --equity)`);
-  const got = useSignals ? await fromSignals(conn, set, symbols) : await recompute(run, db, set, symbols, opts.log);
+  const got = useSignals ? await fromSignals(conn, set, symbols, run.strategy) : await recompute(run, db, set, symbols, opts.log);
   const by = new Map(got.map((s) => [s.symbol, s]));
   return symbols.map((s) => {
     const r = by.get(s);
@@ -75,8 +79,9 @@ export async function symbolSeries(run: RunSource, db: Db, conn: DuckDBConnectio
   });
 }
 
-async function fromSignals(conn: DuckDBConnection, set: ParamSet, symbols: readonly string[]): Promise<SymbolSeries[]> {
-  const cols = ['close', ...FLOAT_COLUMNS, 'direction', 'position', 'strategy_return', 'equity'];
+async function fromSignals(conn: DuckDBConnection, set: ParamSet, symbols: readonly string[], strategy: Strategy | undefined): Promise<SymbolSeries[]> {
+  const names = outputNames(strategy);
+  const cols = ['close', ...names, 'position', 'strategy_return', 'equity'];
   const r = await conn.runAndReadAll(
     `SELECT symbol, epoch_us(ts) AS t, ${cols.map(sqlIdent).join(', ')} FROM signals
      WHERE param_id = ${sqlString(set.id)} AND symbol IN (${symbols.map(sqlString).join(', ')}) ORDER BY symbol, ts`,
@@ -90,8 +95,8 @@ async function fromSignals(conn: DuckDBConnection, set: ParamSet, symbols: reado
     // NULL is na: NaN in the float planes (the writer wrote NaN as NULL), 0 for direction
     const col = (k: number, na: number): Float64Array => Float64Array.from((c[k] as (number | bigint | null)[]).slice(a, b), (v) => (v === null ? na : Number(v)));
     const outputs: Record<string, Float64Array> = {};
-    OUTPUT_NAMES.forEach((name, i) => (outputs[name] = col(3 + i, name === 'direction' ? 0 : NaN)));
-    const k = 3 + OUTPUT_NAMES.length;
+    names.forEach((name, i) => (outputs[name] = col(3 + i, name === 'direction' ? 0 : NaN)));
+    const k = 3 + names.length;
     out.push({ symbol: sym[a] as string, ts: col(1, NaN), close: col(2, NaN), outputs, position: col(k, NaN), ret: col(k + 1, NaN), equity: col(k + 2, NaN), source: 'signals' });
     a = b;
   }
@@ -104,7 +109,8 @@ let tableSeq = 0;
 async function recompute(run: RunSource, db: Db, set: ParamSet, symbols: readonly string[], log?: (msg: string) => void): Promise<SymbolSeries[]> {
   const { spec, files } = run.data;
   // a file named by a relative path is reopened by its absolute one
-  const src = await openBarSource(db.conn, !/[*?[]/.test(spec) && files.length === 1 ? (files[0] as string) : spec);
+  const inputs = (run.strategy?.inputs ?? []).map((c) => c.name).filter((n) => n !== 'close');
+  const src = await openBarSource(db.conn, !/[*?[]/.test(spec) && files.length === 1 ? (files[0] as string) : spec, inputs);
   if (JSON.stringify(fileFingerprint(src.files)) !== JSON.stringify(run.fingerprint)) {
     throw new AtcError('ATC_ERR_DATA_READ', `${spec} changed since the run (files, sizes or modification times differ): series recomputed from it would not be the run's`);
   }
@@ -115,7 +121,7 @@ async function recompute(run: RunSource, db: Db, set: ParamSet, symbols: readonl
   const list = `[${src.files.map(sqlString).join(', ')}]`;
   const order = (await src.symbolSorted()) ? `list_position(${list}, filename), file_row_number` : 'symbol, t NULLS FIRST';
   await db.conn.run(
-    `CREATE TABLE ${table} AS SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close
+    `CREATE TABLE ${table} AS SELECT ${src.symbolSql} AS symbol, ${src.tsSql} AS t, ${src.closeSql} AS close${inputs.map((c) => `, ${src.columnSql(c)} AS ${sqlIdent(c)}`).join('')}
      FROM read_parquet(${list}, union_by_name = true, file_row_number = true, filename = true)
      WHERE ${src.symbolSql} IN (${symbols.map(sqlString).join(', ')}) ORDER BY ${order}`,
   );
@@ -131,13 +137,18 @@ async function computeTable(run: RunSource, db: Db, src: BarSource, set: ParamSe
   const index = await indexSource(db.conn, src);
   const capacity = Math.max(1, ...index.rows);
   // one slot that holds the longest symbol whole: no symbol is cut into blocks
-  const slot = attachSlot(createSharedSlot(capacity, true), 0);
+  const strategy = run.strategy;
+  const inputs = (strategy?.inputs ?? []).filter((c) => c.name !== 'close');
+  const slot = attachSlot(createSharedSlot(capacity, true, inputs.map((c) => c.name)), 0);
   const engine = selectEngine('auto', log ?? (() => undefined));
-  const kernel = createJobKernel([{ params: set.params, trade: set.trade }], engine.engine, { simdPath: engine.simdPath });
+  const values = set.strategy?.values ?? {};
+  const kernel = strategy ? createDirectJob(strategy, [{ values, trade: set.trade }], engine.engine) : createJobKernel([{ params: set.params, trade: set.trade }], engine.engine, { simdPath: engine.simdPath });
+  const planes = tablesOf(strategy).planes;
   const out: SymbolSeries[] = [];
-  const batches = loadBatches(readBars(db, src, index), {
+  const batches = loadBatches(readBars(db, src, index, { columns: inputs.map((c) => c.name) }), {
     symbols: index.symbols,
-    minBars: minimumBars(set.params),
+    inputs,
+    minBars: strategy ? strategy.minimumBars(values) : minimumBars(set.params),
     file: run.data.spec,
     policy: run.badRows,
     acquire: () => Promise.resolve(slot),
@@ -151,12 +162,13 @@ async function computeTable(run: RunSource, db: Db, src: BarSource, set: ParamSe
     const accounts = new Float64Array(series.length * ACCT_SIZE);
     for (let s = 0; s < series.length; s++) accounts.set(freshAccount(), s * ACCT_SIZE);
     const end = offsets[series.length] as number;
-    kernel.run({ closes: slot.closes.subarray(0, end), offsets, ts: slot.ts, accounts, out: slot.out, extra: slot.extra }, series.map((s) => s.symbol));
+    const ins = Object.fromEntries(Object.entries(slot.inputs).map(([name, x]) => [name, x.subarray(0, end)]));
+    kernel.run({ closes: slot.closes.subarray(0, end), inputs: ins, offsets, ts: slot.ts, accounts, out: slot.out, extra: slot.extra }, series.map((s) => s.symbol));
     const st = slot.out.stride;
     for (const s of series) {
       const plane = (a: Float64Array, p: number): Float64Array => a.slice(p * st + s.start, p * st + s.start + s.length);
       const outputs: Record<string, Float64Array> = {};
-      FLOAT_COLUMNS.forEach((name, p) => (outputs[name] = plane(slot.out.values, p)));
+      planes.forEach((name, p) => (outputs[name] = plane(slot.out.values, p)));
       outputs.direction = Float64Array.from(slot.out.direction.subarray(s.start, s.start + s.length));
       out.push({
         symbol: s.symbol,

@@ -16,7 +16,9 @@ import { openDb } from '../../src/data/duckdb.js';
 import { type Browser, findChromium, launchChromium, openReport, type OpenedReport } from '../../src/report/browser.js';
 import { readSets } from '../../src/report/gather.js';
 import { buildReport } from '../../src/report/index.js';
-import { OUTPUT_NAMES, type RunSource, type SymbolSeries, symbolSeries } from '../../src/report/series.js';
+import { outputNames, type RunSource, type SymbolSeries, symbolSeries } from '../../src/report/series.js';
+import { resolveStrategy } from '../../src/strategies/registry.js';
+import type { Strategy } from '../../src/strategies/types.js';
 import { createViews } from '../../src/results/views.js';
 import { atc, ROOT, tempDir } from '../helpers/cli.js';
 import { faultyFile, generated } from '../helpers/fixtures.js';
@@ -42,7 +44,10 @@ const runs = {
   genSingle: join(dir, 'gen-single'),
   genSweep: join(dir, 'gen-sweep'),
   dropped: join(dir, 'dropped'),
+  supertrend: join(dir, 'supertrend'),
+  user: join(dir, 'user'),
 };
+const SMA_CROSS = join(ROOT, 'examples', 'strategies', 'sma-cross.js');
 beforeAll(async () => {
   // 150 symbols x 1,200 daily bars: several row groups
   const gen = await generated(dir, 150, 1200, 11, '1d');
@@ -55,21 +60,27 @@ beforeAll(async () => {
     run(runs.genSweep, ['--data', gen, '--outputs', 'stats,portfolio,signals', '--equity', '--capital', '1000', '--cutout', '20', '--mode', 'long-short,short-only', '--fee-bps', '5']),
     run(runs.dropped, ['--data', await faultyFile(dir), '--bad-rows', 'drop', '--outputs', 'stats,signals', '--equity', '--slippage-bps', '3']),
   ]);
+  // strategies: Supertrend (OHLC; the sample's NULL highs skip their symbols) and a user module
+  await Promise.all([
+    run(runs.supertrend, ['--strategy', 'supertrend', '--factor', '2,3', '--atr-period', '7', '--bad-rows', 'skip-symbol', '--outputs', 'summary,stats,portfolio,signals', '--equity', '--fee-bps', '4']),
+    run(runs.user, ['--strategy', SMA_CROSS, '--param', 'fast=5', '--param', 'slow=20', '--outputs', 'summary,stats,trades,signals', '--equity', '--mode', 'long-only']),
+  ]);
 });
 
 describe('symbolSeries: recomputed per-bar series equal the run’s signals', () => {
-  async function both(out: string, symbols: string[]): Promise<{ set: string; signals: SymbolSeries[]; recomputed: SymbolSeries[] }[]> {
+  async function both(out: string, symbols: string[]): Promise<{ set: string; signals: SymbolSeries[]; recomputed: SymbolSeries[]; strategy: Strategy | undefined }[]> {
     const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
-    const src: RunSource = { dir: out, data: runJson.data, fingerprint: runJson.keyParts.data, badRows: runJson.badRows, capital: runJson.capital, signalsWithEquity: true };
+    const strategy = await resolveStrategy(runJson.strategy);
+    const src: RunSource = { dir: out, data: runJson.data, fingerprint: runJson.keyParts.data, badRows: runJson.badRows, capital: runJson.capital, signalsWithEquity: true, strategy };
     const db = await openDb();
     try {
       await createViews(db.conn, out);
-      const { sets } = await readSets(db.conn);
+      const { sets } = await readSets(db.conn, strategy);
       const res = [];
       for (const set of sets) {
         const signals = await symbolSeries(src, db, db.conn, set, symbols, { from: 'signals' });
         const recomputed = await symbolSeries(src, db, db.conn, set, symbols, { from: 'recompute' });
-        res.push({ set: set.id, signals, recomputed });
+        res.push({ set: set.id, signals, recomputed, strategy });
       }
       return res;
     } finally {
@@ -77,12 +88,27 @@ describe('symbolSeries: recomputed per-bar series equal the run’s signals', ()
     }
   }
 
-  function expectSame(a: SymbolSeries, b: SymbolSeries): void {
+  function expectSame(a: SymbolSeries, b: SymbolSeries, strategy?: Strategy): void {
     expect(a.symbol).toBe(b.symbol);
     expect([a.source, b.source]).toEqual(['signals', 'recomputed']);
     for (const k of ['ts', 'close', 'position', 'ret', 'equity'] as const) expect(sameBits(a[k], b[k]), `${a.symbol} ${k}`).toBe(true);
-    for (const k of OUTPUT_NAMES) expect(sameBits(a.outputs[k] as Float64Array, b.outputs[k] as Float64Array), `${a.symbol} ${k}`).toBe(true);
+    const names = outputNames(strategy);
+    expect(Object.keys(a.outputs).sort()).toEqual([...names].sort());
+    for (const k of names) expect(sameBits(a.outputs[k] as Float64Array, b.outputs[k] as Float64Array), `${a.symbol} ${k}`).toBe(true);
   }
+
+  it('strategies: Supertrend (OHLC, symbols skipped by the policy) on every set, and a user module', async () => {
+    const st = await both(runs.supertrend, ['KO', 'AAPL', 'MSFT']);
+    expect(st).toHaveLength(2);
+    for (const r of st) {
+      expect(r.strategy?.name).toBe('supertrend');
+      expect(r.signals[0]?.outputs.supertrend?.some((v) => !Number.isNaN(v))).toBe(true);
+      r.signals.forEach((s, i) => expectSame(s, r.recomputed[i] as SymbolSeries, r.strategy));
+    }
+    const [u] = await both(runs.user, ['UA', 'LNT']);
+    expect(u?.strategy?.name).toBe('sma-cross');
+    u?.signals.forEach((s, i) => expectSame(s, u.recomputed[i] as SymbolSeries, u.strategy));
+  });
 
   it('on the sample, under a set with costs and capital', async () => {
     const [r] = await both(runs.sampleSingle, ['UA', 'AAPL', 'LNT']);
@@ -265,6 +291,29 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     const col = (await o.page.locator('#sweep-best th').allTextContents()).indexOf('portfolio Sharpe');
     expect(col).toBeGreaterThan(0);
     expect(Number(await o.page.getAttribute(`#sweep-best tr >> nth=1 >> td >> nth=${col}`, 'title'))).toBe(ps.s);
+    await o.page.close();
+  });
+  it('a Supertrend sweep: its outputs in the universe and the symbol pane, its parameters on the heatmap', async () => {
+    const out = runs.supertrend;
+    const o = await open(out, 'supertrend-sweep');
+    expect(await o.page.textContent('#run')).toContain('supertrend');
+    expect(await o.page.textContent('#sym-info')).toContain('from the run’s signals');
+    expect(await o.page.locator('#sweep-heat th').allTextContents()).toEqual(['factor', '2', '3', 'all']);
+    // the shown set's universe row: the last supertrend line and direction, the stats
+    const set = ((await o.page.textContent('#run h3')) ?? '').match(/[0-9a-f]{12}/)?.[0] as string;
+    const sm = await one(`SELECT supertrend, direction FROM '${out}/summary.parquet' WHERE symbol = 'KO' AND param_id = '${set}'`);
+    const st = await one(`SELECT sharpe FROM '${out}/stats.parquet' WHERE symbol = 'KO' AND param_id = '${set}'`);
+    const row = await universeRow(o, 'KO');
+    expect([Number(row.supertrend), Number(row.direction), Number(row.sharpe)]).toEqual([sm.supertrend, Number(sm.direction), st.sharpe]);
+    await clickSymbol(o, 'KO');
+    await o.page.close();
+  });
+
+  it('a user module (built by the CLI): its outputs in the symbol pane', async () => {
+    const o = await open(runs.user, 'user-module', ['--top', '2']);
+    expect(await o.page.textContent('#run')).toContain('sma-cross');
+    expect(await o.page.textContent('#symbol')).toContain('sma-cross: fast_ma, slow_ma, direction');
+    await clickSymbol(o, (await one(`SELECT symbol FROM '${runs.user}/stats.parquet' ORDER BY sharpe ASC NULLS LAST LIMIT 1`)).symbol as string);
     await o.page.close();
   });
 });

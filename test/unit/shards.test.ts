@@ -5,7 +5,7 @@ import type { Slot } from '../../src/pool/slots.js';
 import { loadBatches } from '../../src/stages/load/index.js';
 
 /** Per symbol the loader keeps (over symbols of `rows` bars, clean rows read in chunks of 7): its code and whether its last block starts a batch. */
-async function loaderCuts(rows: readonly number[], capacity: number, minBars: number, maxSeries?: number): Promise<number[]> {
+async function loaderCuts(rows: readonly number[], capacity: number, minBars: number, maxSeries?: number): Promise<[number, number][]> {
   const all: number[] = [];
   rows.forEach((r, code) => {
     for (let i = 0; i < r; i++) all.push(code);
@@ -18,7 +18,7 @@ async function loaderCuts(rows: readonly number[], capacity: number, minBars: nu
     }
   }
   const slot = (): Slot => ({ capacity, ts: new Float64Array(capacity), closes: new Float64Array(capacity), inputs: {} }) as unknown as Slot;
-  const cuts: number[][] = [];
+  const cuts: [number, number][] = [];
   const symbols = rows.map((_, i) => `S${i}`);
   for await (const b of loadBatches(chunks(), { symbols, minBars, file: 'f', policy: 'drop', acquire: async () => slot(), ...(maxSeries ? { maxSeries } : {}) })) {
     b.series.forEach((s, i) => s.last && cuts.push([s.code, i === 0 ? 1 : 0]));
@@ -45,7 +45,7 @@ describe('shards', () => {
       const got = await loaderCuts(rows, 16, 3, maxSeries);
       expect(got.length).toBe(rows.filter((r) => r >= 3).length);
       // a kept symbol starts a batch exactly where it is in another chunk than the kept symbol before it
-      const want = got.map(([code], i) => [code, i === 0 || chunkOf(code as number) !== chunkOf((got[i - 1] as number[])[0] as number) ? 1 : 0]);
+      const want = got.map(([code], i) => [code, i === 0 || chunkOf(code) !== chunkOf((got[i - 1] as [number, number])[0]) ? 1 : 0]);
       expect(got, JSON.stringify(rows)).toEqual(want);
       // and no batch holds more than maxSeries of them
       const sizes = got.reduce<number[]>((a, [, start]) => (start ? [...a, 1] : [...a.slice(0, -1), (a.at(-1) as number) + 1]), []);
