@@ -32,7 +32,7 @@ import { indexSource } from '../data/bars-reader.js';
 import { openDb } from '../data/duckdb.js';
 import { openBarSource } from '../data/source.js';
 import { createPlan } from '../engine/plan.js';
-import { selectEngine } from '../engine/select.js';
+import { checkStrategyEngine, selectEngine } from '../engine/select.js';
 import { runPass } from '../pipeline/pass.js';
 import { KernelPool } from '../pool/pool.js';
 import { EQUITY_COLUMNS } from '../results/schema.js';
@@ -163,7 +163,7 @@ export async function* streamSignals(options: StreamOptions = {}): AsyncGenerato
   const inputs = (strategy?.inputs ?? []).filter((c) => c.name !== 'close');
   const data = job.data ?? sampleDataset();
   const log = logger ?? ((m: string) => process.emitWarning(m, 'AtcWarning'));
-  const engine = selectEngine(job.engine, log);
+  const engine = checkStrategyEngine(selectEngine(job.engine, log), strategy?.name);
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort);

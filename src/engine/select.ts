@@ -71,3 +71,9 @@ export function autoNative(simd: SimdChoice, g: GpuInfo, work: Work | undefined)
   }
   return { engine: 'cuda', reason: `CUDA engine on ${describeGpu(g)}: a grid of ${work.sets} sets over ${work.symbols} symbols` };
 }
+
+/** A strategy other than the ATC runs on the CPU engines: the CUDA engine implements the ATC's job. */
+export function checkStrategyEngine(choice: EngineChoice, strategy: string | undefined): EngineChoice {
+  if (strategy && choice.engine === 'cuda') throw new EngineUnavailableError(`strategy ${strategy} runs on the CPU engines (rust, ts): the CUDA engine implements the ATC's job only`);
+  return choice;
+}

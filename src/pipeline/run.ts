@@ -22,7 +22,7 @@ import { openDb } from '../data/duckdb.js';
 import { openBarSource, tableSource } from '../data/source.js';
 import type { JobSet } from '../engine/job.js';
 import { createPlan } from '../engine/plan.js';
-import { type EngineChoice, selectEngine } from '../engine/select.js';
+import { checkStrategyEngine, type EngineChoice, selectEngine } from '../engine/select.js';
 import { AbortError, DataError, UsageError } from '../errors.js';
 import { KernelPool } from '../pool/pool.js';
 import type { TaskWants } from '../pool/task.js';
@@ -132,7 +132,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
   if (o.signal?.aborted) throw new AbortError(o.signal.reason);
   // The symbol count is not known yet, so `auto` keeps the CPU engines here (select.ts): the
   // pool runs one job per worker thread, not the one-runner-per-GPU shape CUDA wants.
-  const engine = selectEngine(o.engine, o.log, { sets: o.sets.length });
+  const engine = checkStrategyEngine(selectEngine(o.engine, o.log, { sets: o.sets.length }), strategy?.name);
   const db = await openDb({ threads: 2, memoryLimit: '512MB', tempDirectory: join(o.out, '.duckdb-tmp') });
   let pool: KernelPool | undefined;
   let cache: CachePhase | undefined;

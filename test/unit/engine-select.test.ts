@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveParams } from '../../src/config/params.js';
 import { createJobKernel } from '../../src/engine/job.js';
 import { type GpuInfo, gpuInfo, loadNative } from '../../src/engine/native.js';
-import { AUTO_CUDA, autoNative, selectEngine } from '../../src/engine/select.js';
+import { AUTO_CUDA, autoNative, checkStrategyEngine, selectEngine } from '../../src/engine/select.js';
 import { chooseSimd, measurePaths } from '../../src/engine/simd.js';
 import { atc, tempDir } from '../helpers/cli.js';
 import { NATIVE_OK } from '../helpers/engines.js';
@@ -180,5 +180,15 @@ describe('the SIMD path: $ATC_SIMD, else the fastest measured, cached per CPU an
     const r = await atc(['run', '--out', out, '--quiet'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).engine).toMatchObject({ engine: 'rust', simdPath: 'portable' });
+  });
+});
+
+describe('strategies and the CUDA engine', () => {
+  it('a strategy other than the ATC on the CUDA engine is ATC_ERR_ENGINE_UNAVAILABLE; the CPU engines and the ATC pass', () => {
+    const cuda = { engine: 'cuda' as const, reason: 'requested' };
+    expect(() => checkStrategyEngine(cuda, 'supertrend')).toThrow(expect.objectContaining({ code: 'ATC_ERR_ENGINE_UNAVAILABLE', message: expect.stringMatching(/strategy supertrend runs on the CPU engines/) }));
+    expect(checkStrategyEngine(cuda, undefined)).toBe(cuda);
+    const rust = { engine: 'rust' as const, reason: 'r' };
+    expect(checkStrategyEngine(rust, 'supertrend')).toBe(rust);
   });
 });
