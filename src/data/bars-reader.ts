@@ -18,6 +18,7 @@ import { jsonList, sqlString } from './duckdb.js';
 import type { BarSource } from './source.js';
 import { collectNative } from '../util/native-memory.js';
 
+/** One DuckDB chunk of bars; valid until the next chunk of the same stream is asked for. */
 export interface BarChunk {
   n: number;
   /** index into the symbol dictionary; NULL_CODE where the symbol is NULL */
@@ -81,14 +82,23 @@ function nullMask(vec: duckdb.Vector, n: number): Uint8Array | null {
   return m;
 }
 
-function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4, nInputs: number): BarChunk {
+/** Reused symbol codes: a chunk's `sym` is valid until the next chunk is asked for (its
+ *  consumers read each chunk before the next; a fresh array per chunk was a third of the
+ *  reader's garbage). */
+interface SymScratch {
+  codes: Uint32Array;
+}
+
+function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4, nInputs: number, scratch: SymScratch): BarChunk {
   const n = chunk.rowCount;
   const vs = duckdb.data_chunk_get_vector(chunk.chunk, 0);
   const vt = duckdb.data_chunk_get_vector(chunk.chunk, 1);
   const vc = duckdb.data_chunk_get_vector(chunk.chunk, 2);
   const raw = duckdb.vector_get_data(vs, n * width);
   const codes = width === 1 ? new Uint8Array(raw.buffer, raw.byteOffset, n) : width === 2 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint32Array(raw.buffer, raw.byteOffset, n);
-  const sym = Uint32Array.from(codes);
+  if (scratch.codes.length < n) scratch.codes = new Uint32Array(n);
+  const sym = scratch.codes.length === n ? scratch.codes : scratch.codes.subarray(0, n);
+  sym.set(codes);
   const symNull = nullMask(vs, n);
   if (symNull) for (let i = 0; i < n; i++) if (symNull[i]) sym[i] = NULL_CODE;
   const rt = duckdb.vector_get_data(vt, n * 8);
@@ -131,6 +141,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
   const conns = [await db.connect(), await db.connect()];
   const select = (where: string, order = '') =>
     `SELECT CAST(${src.symbolSql} AS ${typeName}) AS s, CAST(${src.tsSql} AS DOUBLE) AS t, ${src.closeSql} AS c${columns.map((c, k) => `, ${src.columnSql(c)} AS i${k}`).join('')} FROM ${src.relation} ${where ? `WHERE ${where}` : ''} ${order}`;
+  const scratch: SymScratch = { codes: new Uint32Array(2048) };
   let got = 0;
   let expected = 0;
   let exact = true; // false once a range is read filtered by ts: its row count is not known here
@@ -142,7 +153,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         const ch = await res.fetchChunk();
         if (!ch || ch.rowCount === 0) break;
         got += ch.rowCount;
-        yield toBarChunk(ch, width, columns.length);
+        yield toBarChunk(ch, width, columns.length, scratch);
       }
     };
     if (opts.order === 'file') {
@@ -183,7 +194,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         for (let c = 0; c < res.chunkCount; c++) {
           const ch = res.getChunk(c);
           got += ch.rowCount;
-          yield toBarChunk(ch, width, columns.length);
+          yield toBarChunk(ch, width, columns.length, scratch);
         }
         res = undefined;
         collectNative();

@@ -14,7 +14,7 @@
 //! caller's buffers as they were. A lane that finishes its series stores its results and takes
 //! the next series, so lanes stay busy whatever the series lengths.
 
-use crate::account::{account_bar, limbs, AcctParams, BarOut, ACCT_SIZE, BARS, PORT_FIELDS};
+use crate::account::{limbs, AcctLanes, AcctParams, BarOut, ACCT_SIZE, BARS, PORT_FIELDS};
 use crate::back::{Back, TickOut};
 use crate::batch::{check_offsets, check_state, read_payload, write_state, Outputs, Path, States, N_FLOAT_PLANES};
 use crate::error::KernelError;
@@ -568,8 +568,8 @@ struct SetRun<const W: usize> {
     growth: Growth,
     la: V<W>,
     cutout: V<W>,
-    rate: f64,
-    mode: u8,
+    /// the accounts of the series in the lanes (loaded at assign, stored at finish)
+    acct: AcctLanes<W>,
     /// per MA type t: the index of this set's spec among the front's specs of type t
     spec: [usize; N_TYPES],
     /// long / short alerts per lane for the series in it
@@ -637,9 +637,13 @@ impl<const W: usize, R: AsMut<[SetRun<W>]> + AsRef<[SetRun<W>]>> Machine<'_, '_,
                 let p = spec_src[t][i];
                 (&runs[p].payload[..], &sets[p].plan.layout)
             });
+            let np = self.runs.as_ref().len();
             for (p, r) in self.runs.as_mut().iter_mut().enumerate() {
                 r.back.load_lane(l, &r.payload, &sets[p].plan.layout);
                 r.counts[l] = [0, 0];
+                if let Some(a) = self.cx.accounts.as_deref() {
+                    r.acct.load(l, &a[(s * np + p) * ACCT_SIZE..][..ACCT_SIZE]);
+                }
             }
             return Lane { series: s, pos: a, end: b, bar: bars, active: true };
         }
@@ -660,6 +664,9 @@ impl<const W: usize, R: AsMut<[SetRun<W>]> + AsRef<[SetRun<W>]>> Machine<'_, '_,
             }
             if let Some(al) = self.cx.alerts.as_deref_mut() {
                 al[(s * np + p) * 2..][..2].copy_from_slice(&r.counts[l]);
+            }
+            if let Some(a) = self.cx.accounts.as_deref_mut() {
+                r.acct.store(l, &mut a[(s * np + p) * ACCT_SIZE..][..ACCT_SIZE]);
             }
             let plan = &self.cx.sets[p].plan;
             let lay = &plan.layout;
@@ -707,8 +714,7 @@ fn run_lanes<const W: usize, const SINGLE: bool>(cx: &mut Cx) {
                 growth: Growth::new(&set.plan, cx.offsets, &cx.bars),
                 la: V::splat(set.plan.la),
                 cutout: V::splat(set.plan.cutout as f64),
-                rate: set.acct.rate(),
-                mode: set.acct.mode,
+                acct: AcctLanes::new(&set.acct),
                 spec,
                 counts: [[0, 0]; W],
                 payload: vec![0.0; set.plan.layout.size],
@@ -739,6 +745,7 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
     }
     let ratio_roc = switches.has(Switches::ROC_RATIO);
     let np = m.runs.as_ref().len();
+    let accounting = m.cx.accounts.is_some();
     let mut planes = m.cx.planes.as_mut().map(Staged::<W>::new);
     let extra = m.cx.extra.as_deref_mut().map(|x| Planes::new(x, planes.as_ref().map_or(0, |p| p.values.stride)));
     loop {
@@ -765,6 +772,15 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
             }
         }
         let (x, bi) = (V(xa), V(ba));
+        let mut ta = [0.0; W];
+        if accounting {
+            for l in 0..W {
+                if lanes[l].active {
+                    ta[l] = m.cx.ts[lanes[l].pos];
+                }
+            }
+        }
+        let tv = V(ta);
         let xp = m.front.newest();
         // A single set runs its crossovers inside the back (Fused); a sweep's are computed once.
         let single = SINGLE;
@@ -810,6 +826,7 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
                     r.back.tick::<false>(&mut sig, rv, bi)
                 }
             };
+            let acct = if accounting { Some(r.acct.bar(o.dir, x, tv)) } else { None };
             for l in 0..W {
                 let lane = lanes[l];
                 if !lane.active {
@@ -826,10 +843,13 @@ fn drive<const W: usize, const SINGLE: bool, R: AsMut<[SetRun<W>]> + AsRef<[SetR
                 if let Some(pl) = planes.as_mut() {
                     pl.put(l, j, &o, if dir.is_nan() { 0 } else { dir as i8 }, al as i8);
                 }
-                if let Some(accts) = m.cx.accounts.as_deref_mut() {
-                    let s = lane.series;
-                    let a = &mut accts[(s * np + p) * ACCT_SIZE..][..ACCT_SIZE];
-                    let b = account_bar(a, r.rate, r.mode, dir, xa[l], m.cx.ts[j], &mut m.cx.trades, (s, p));
+                if let Some(bl) = &acct {
+                    if bl.exit.0[l] != 0 {
+                        if let Some(tv) = m.cx.trades.as_deref_mut() {
+                            tv.extend_from_slice(&bl.trade(l, (lane.series, p), ta[l], xa[l]));
+                        }
+                    }
+                    let b = bl.lane(l);
                     if let Some(ex) = &extra {
                         assert!(j < ex.stride);
                         ex.put(0, j, b.held);

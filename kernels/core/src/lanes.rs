@@ -129,6 +129,14 @@ impl<const W: usize> M<W> {
         M(r)
     }
     #[inline(always)]
+    pub fn not(self) -> Self {
+        let mut r = self.0;
+        for l in 0..W {
+            r[l] = !r[l];
+        }
+        M(r)
+    }
+    #[inline(always)]
     pub fn or(self, o: Self) -> Self {
         let mut r = self.0;
         for l in 0..W {

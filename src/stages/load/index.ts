@@ -112,6 +112,32 @@ export function tsString(us: number): string {
   return Number.isFinite(d.getTime()) ? d.toISOString().replace('T', ' ').replace(/\.000Z$/, '').replace(/Z$/, '') : String(us);
 }
 
+/**
+ * The end of the run of rows from i (below limit) that continue symbol `code` cleanly: no NULL,
+ * ts rising past `prev`, close finite and > 0. A function of its own, so that it is optimised
+ * as a plain loop (inside the async generator it ran at ~27 ns a row).
+ */
+function cleanRun(ch: BarChunk, i: number, limit: number, code: number, prev: number): number {
+  const { sym, ts, close, tsNull, closeNull } = ch;
+  let j = i;
+  if (tsNull === null && closeNull === null) {
+    for (; j < limit; j++) {
+      const t = ts[j] as number;
+      const x = close[j] as number;
+      if (sym[j] !== code || !(t > prev) || !(x > 0 && x < Infinity)) break;
+      prev = t;
+    }
+    return j;
+  }
+  for (; j < limit; j++) {
+    const t = ts[j] as number;
+    const x = close[j] as number;
+    if (sym[j] !== code || !(t > prev) || !(x > 0 && x < Infinity) || tsNull?.[j] || closeNull?.[j]) break;
+    prev = t;
+  }
+  return j;
+}
+
 /** Group a stream of bar chunks into batches of whole (or block-split) symbols. */
 export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOptions): AsyncGenerator<Batch> {
   const { policy, file } = opts;
@@ -218,13 +244,14 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
         // tight loop and copied with one set() per column.
         if (!skipping && code >= 0 && started) {
           const limit = Math.min(ch.n, i + (slot.capacity - n));
-          let j = i;
-          let prev = lastTs;
-          while (j < limit && sym[j] === code && (ts[j] as number) > prev && (close[j] as number) > 0 && (close[j] as number) < Infinity && !tsNull?.[j] && !closeNull?.[j] && (nIn === 0 || rowClean(ch, j))) {
-            prev = ts[j] as number;
-            j++;
+          let j = cleanRun(ch, i, limit, code, lastTs);
+          if (nIn > 0) {
+            let k = i;
+            while (k < j && rowClean(ch, k)) k++;
+            j = k;
           }
           if (j > i) {
+            const prev = ts[j - 1] as number;
             slot.ts.set(ts.subarray(i, j), n);
             slot.closes.set(close.subarray(i, j), n);
             for (let k = 0; k < nIn; k++) (slot.inputs[(inputs[k] as StrategyInput).name] as Float64Array).set((ch.inputs[k] as Float64Array).subarray(i, j), n);
