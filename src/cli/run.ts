@@ -54,6 +54,7 @@ export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promis
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
+  skipHelpCache(y);
   try {
     for (const cmd of await commandsFor(argv)) cmd(y, io);
     let helpShown = '';
@@ -66,6 +67,17 @@ export async function run(argv: readonly string[], ioIn: Io = defaultIo): Promis
     code = report(e, io);
   }
   return code;
+}
+
+/**
+ * yargs renders a command's whole help text as it starts the command, in case the command
+ * later asks for it (~80 ms for `atc run`'s options, measuring every string's width). No
+ * command here does: a usage error prints a hint, and --help renders its own. Internal API,
+ * so only where it is as expected.
+ */
+function skipHelpCache(y: Argv): void {
+  const usage = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
 function report(e0: unknown, io: Io): number {

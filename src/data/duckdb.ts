@@ -1,7 +1,10 @@
 // DuckDB lifetime and small SQL helpers. Every module that talks to DuckDB gets its
 // connection from here, so settings (threads, memory limit, temp dir) live in one place.
 
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance as DuckDBInstanceT } from '@duckdb/node-api';
+import { duckdbApi } from './duckdb-api.js';
+
+const { DuckDBInstance } = duckdbApi;
 
 export interface DbOptions {
   /** DuckDB worker threads (default 2: these machines have two cores) */
@@ -13,7 +16,7 @@ export interface DbOptions {
 }
 
 export interface Db {
-  instance: DuckDBInstance;
+  instance: DuckDBInstanceT;
   conn: DuckDBConnection;
   /** another connection to the same database (closed with it) */
   connect(): Promise<DuckDBConnection>;

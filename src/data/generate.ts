@@ -2,7 +2,8 @@
 // function (2048 rows at a time), so 10,000 symbols x 43,800 bars never sit in memory. The bars
 // are computed by worker threads (generate-rows.ts) while DuckDB compresses and writes.
 
-import { DOUBLE, DuckDBTableFunction, ENUM, TIMESTAMP, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { duckdbApi } from './duckdb-api.js';
 import duckdb from '@duckdb/node-bindings';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +13,8 @@ import { UsageError } from '../errors.js';
 import { packageInfo } from '../util/package-root.js';
 import { sqlString } from './duckdb.js';
 import { BLOCK, FIELDS, type GenerateWorkerData, SLOTS } from './generate-rows.js';
+
+const { DOUBLE, DuckDBTableFunction, ENUM, TIMESTAMP } = duckdbApi;
 
 export interface GenerateOptions {
   symbols: number;

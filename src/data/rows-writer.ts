@@ -2,9 +2,12 @@
 // a DuckDB appender: rows go into a temporary table as they come, then one COPY writes the file.
 // Rows are objects keyed by column name: the columns (results/schema.ts) give the order.
 
-import { type DuckDBAppender, type DuckDBConnection, DuckDBTimestampValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { duckdbApi } from './duckdb-api.js';
 import { type Column, columnsDdl, PARQUET_OPTIONS } from '../results/schema.js';
 import { sqlString } from './duckdb.js';
+
+const { DuckDBTimestampValue } = duckdbApi;
 
 let seq = 0;
 

@@ -28,8 +28,7 @@ import { shardCount, type ShardSpec } from './shards.js';
 
 export const SHARDS_QUEUE = 'atc-shards';
 export const RUNS_QUEUE = 'atc-runs';
-/** bars per shard unless --shard-bars says otherwise: 8 chunks of the default 524288 bars */
-export const DEFAULT_SHARD_BARS = 4_194_304;
+export { DEFAULT_SHARD_BARS } from './shards.js';
 
 const lockDuration = Number(process.env.ATC_QUEUE_LOCK_MS) || 30_000;
 const backoffMs = Math.min(5000, lockDuration / 6);

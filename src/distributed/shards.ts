@@ -11,6 +11,9 @@
 import type { SourceIndex } from '../data/bars-reader.js';
 import { UsageError } from '../errors.js';
 
+/** bars per shard unless --shard-bars says otherwise: 8 chunks of the default 524288 bars */
+export const DEFAULT_SHARD_BARS = 4_194_304;
+
 export interface ShardSpec {
   /** 0-based */
   index: number;

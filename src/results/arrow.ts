@@ -8,7 +8,8 @@
 // structs, intervals, ...) becomes Utf8 of DuckDB's text form.
 
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
-import { DuckDBDecimalType, DuckDBTypeId } from '@duckdb/node-api';
+import type { DuckDBDecimalType as DuckDBDecimalTypeT, DuckDBTypeId as DuckDBTypeIdT } from '@duckdb/node-api';
+import { duckdbApi } from '../data/duckdb-api.js';
 import duckdb from '@duckdb/node-bindings';
 import {
   Binary,
@@ -40,12 +41,14 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 
+const { DuckDBTypeId } = duckdbApi;
+
 interface Fixed {
   arrow: () => DataType;
   width: number;
 }
 
-const FIXED: Partial<Record<DuckDBTypeId, Fixed>> = {
+const FIXED: Partial<Record<DuckDBTypeIdT, Fixed>> = {
   [DuckDBTypeId.TINYINT]: { arrow: () => new Int8(), width: 1 },
   [DuckDBTypeId.SMALLINT]: { arrow: () => new Int16(), width: 2 },
   [DuckDBTypeId.INTEGER]: { arrow: () => new Int32(), width: 4 },
@@ -108,7 +111,7 @@ function columnData(chunk: DuckDBDataChunk, c: number, t: DuckDBType, type: Data
   if (t.typeId === DuckDBTypeId.HUGEINT || t.typeId === DuckDBTypeId.UHUGEINT || t.typeId === DuckDBTypeId.DECIMAL) {
     const out = new Float64Array(n);
     if (t.typeId === DuckDBTypeId.DECIMAL) {
-      const d = t as DuckDBDecimalType;
+      const d = t as DuckDBDecimalTypeT;
       const width = d.width <= 4 ? 2 : d.width <= 9 ? 4 : d.width <= 18 ? 8 : 16;
       const raw = duckdb.vector_get_data(vec, n * width);
       const dv = new DataView(raw.buffer, raw.byteOffset, n * width);

@@ -2,7 +2,8 @@
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StatementType } from '@duckdb/node-api';
+import type { StatementType as StatementTypeT } from '@duckdb/node-api';
+import { duckdbApi } from '../../data/duckdb-api.js';
 import { tableToIPC } from 'apache-arrow';
 import type { Argv } from 'yargs';
 import { type Db, openDb, sqlString } from '../../data/duckdb.js';
@@ -15,9 +16,11 @@ import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { table } from '../report.js';
 import type { Io } from '../io.js';
 
+const { StatementType } = duckdbApi;
+
 const FORMATS = ['table', 'csv', 'json', 'parquet', 'arrow'] as const;
 type Format = (typeof FORMATS)[number];
-const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA]);
+const READ_ONLY = new Set<StatementTypeT>([StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA]);
 
 interface SqlOptions {
   query: string;

@@ -3,13 +3,16 @@
 // objects). NaN (Pine's na) is written as NULL; direction 0 (na) as NULL. With `equity`, the
 // position / strategy return / equity planes of the slot follow (equity times --capital).
 
-import { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { duckdbApi } from '../../data/duckdb-api.js';
 import duckdb from '@duckdb/node-bindings';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
 import { EQUITY_COLUMNS, PARQUET_OPTIONS } from '../../results/schema.js';
 import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
 import type { Batch } from '../load/index.js';
 import type { SignalsSink } from './results.js';
+
+const { DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, TINYINT } = duckdbApi;
 
 const VECTOR = 2048;
 
