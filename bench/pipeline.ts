@@ -52,7 +52,8 @@ const [readBarsCount, readSeconds] = await timed(async () => {
 const params = resolveParams();
 const engine = selectEngine('auto');
 // auto without a run size keeps the CPU engines (select.ts)
-const kernel = createKernel(params, engine.engine === 'cuda' ? 'rust' : engine.engine);
+// the SIMD path the run takes (auto's calibration), so that both time the same code
+const kernel = createKernel(params, engine.engine === 'cuda' ? 'rust' : engine.engine, { simdPath: engine.simdPath });
 const lastAvg = new Map<string, number>();
 let kernelSeconds = 0;
 const out = allocOutputs(chunkBars);

@@ -232,6 +232,7 @@ export async function runJob(o: RunJobOptions): Promise<RunReport> {
         signals,
         trades: wants.trades,
         portfolio: wants.portfolio,
+        stats: o.outputs.includes('stats') || wants.portfolio,
         rejects: g === 0,
         minSignal: o.minSignal,
         capital: o.capital,

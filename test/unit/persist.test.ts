@@ -65,7 +65,7 @@ describe('ResultsPersister', () => {
     const dir = tempDir();
     const rd = RunDir.open(dir, 'k', {}, false);
     const commits: number[] = [];
-    const p = new ResultsPersister({ rd, conn: db.conn, group: 0, sets: [set], trades: false, portfolio, rejects: true, minSignal: 0.01, capital: 1, checkpointMs, onCommit: (n) => commits.push(n) });
+    const p = new ResultsPersister({ rd, conn: db.conn, group: 0, sets: [set], trades: false, portfolio, stats: true, rejects: true, minSignal: 0.01, capital: 1, checkpointMs, onCommit: (n) => commits.push(n) });
     const manifest = () => (existsSync(join(dir, 'manifest.jsonl')) ? readFileSync(join(dir, 'manifest.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
     return { dir, rd, p, commits, manifest };
   };

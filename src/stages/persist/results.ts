@@ -47,6 +47,9 @@ export interface PersistOptions {
   signals?: SignalsSink | undefined;
   trades: boolean;
   portfolio: boolean;
+  /** write stats parts (the stats and portfolio outputs read them; a run without either skips
+   *  a part per chunk: the run's key holds its outputs, so a resume never lacks them) */
+  stats: boolean;
   /** record rejects (the first pass over the data only: later passes see the same rows) */
   rejects: boolean;
   minSignal: number;
@@ -213,7 +216,7 @@ export class ResultsPersister {
       completed.push(s.symbol);
     });
     await table('parts/summary', (this.o.tables ?? ATC_TABLES).summary.columns, summary);
-    await table('parts/stats', STATS_PART.columns, stats);
+    if (this.o.stats) await table('parts/stats', STATS_PART.columns, stats);
     await table('parts/trades', TRADES.columns, trades);
     const portfolio = r.portfolio ? [r.portfolio] : [];
 
