@@ -1,6 +1,7 @@
 // What a command writes to, and small things every command shares.
 
 import type { Argv } from 'yargs';
+import { exitSoon } from '../data/callback-queries.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -30,7 +31,7 @@ export async function interruptible<T>(io: Io, job: (signal: AbortSignal) => Pro
   const on = (s: NodeJS.Signals): void => {
     if (first) {
       io.err(`\natc: ${s} again: stopping at once (what was committed stays; run the same command again to resume)\n`);
-      process.exit(code(s));
+      exitSoon(code(s));
     }
     first = s;
     io.err(`\natc: ${s}: finishing the chunks in flight and committing them; ${s === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again stops at once\n`);

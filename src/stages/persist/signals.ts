@@ -6,6 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbApi } from '../../data/duckdb-api.js';
 import duckdb from '@duckdb/node-bindings';
+import { callbackQuery } from '../../data/callback-queries.js';
 import { sqlIdent, sqlString } from '../../data/duckdb.js';
 import { EQUITY_COLUMNS, PARQUET_OPTIONS } from '../../results/schema.js';
 import { ATC_TABLES, type StrategyTables } from '../../strategies/tables.js';
@@ -85,7 +86,7 @@ export class SignalsWriter implements SignalsSink {
       ...(this.equity ? ['position', 'strategy_return', `equity * ${Number(capital)} AS equity`] : []),
     ].join(', ');
     try {
-      await this.conn.run(`COPY (SELECT ${cols} FROM ${this.name}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
+      await callbackQuery(() => this.conn.run(`COPY (SELECT ${cols} FROM ${this.name}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`));
     } finally {
       this.pending = undefined;
     }
