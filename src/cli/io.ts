@@ -13,13 +13,6 @@ export interface Io {
 export type Command = (y: Argv, io: Io) => Argv;
 
 /**
- * Wait for yargs: it renders and caches a command's help right after calling its handler
- * (~70 ms of synchronous work). A job awaits this first, so that this work is not done in the
- * middle of the job (holding up whatever it awaits first).
- */
-export const afterYargs = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/**
  * Run a job that Ctrl-C (SIGINT) or SIGTERM stops cleanly: the first signal aborts it (the
  * chunks in flight finish and are committed), then the command exits 130 (SIGINT) or 143
  * (SIGTERM) saying how to resume; a second signal exits at once. Returns undefined when stopped.

@@ -7,7 +7,7 @@ import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { openDb } from '../../data/duckdb.js';
 import { UsageError } from '../../errors.js';
 import { progressPrinter } from '../../pipeline/progress.js';
-import { afterYargs, interruptible, type Io } from '../io.js';
+import { interruptible, type Io } from '../io.js';
 import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { table } from '../report.js';
 
@@ -98,7 +98,6 @@ export function warmCommand(y: Argv, io: Io): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON report on stdout' })
         .option('quiet', { type: 'boolean', default: false }),
     async (argv) => {
-      await afterYargs();
       const report = await interruptible(io, (signal) => warmWith(optionsFromArgv(argv), 'flags', { signal, onProgress: progressPrinter(progressMode(argv), io.err, 'atc warm'), logger: (m) => io.err(`atc: ${m}\n`) }));
       if (!report) return;
       if (argv.json) io.out(JSON.stringify(report) + '\n');

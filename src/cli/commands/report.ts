@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { buildReport } from '../../report/index.js';
-import { afterYargs, type Io } from '../io.js';
+import type { Io } from '../io.js';
 
 export function reportCommand(y: Argv, io: Io): Argv {
   return y.command(
@@ -18,7 +18,6 @@ export function reportCommand(y: Argv, io: Io): Argv {
         .option('top', { type: 'number', default: 10, describe: 'draw the top and bottom this many symbols by Sharpe' })
         .option('quiet', { type: 'boolean', default: false, describe: 'print nothing' }),
     async (argv) => {
-      await afterYargs();
       const top = Number(argv.top);
       if (!Number.isInteger(top) || top < 0) throw new UsageError(`--top must be an integer >= 0, got ${String(argv.top)}`);
       const symbols = (argv.symbol ?? []).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);

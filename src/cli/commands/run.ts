@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { backtestWith } from '../../api/backtest.js';
 import { progressPrinter } from '../../pipeline/progress.js';
 import { distributedOptions, runDistributed } from '../distributed.js';
-import { afterYargs, interruptible, type Io } from '../io.js';
+import { interruptible, type Io } from '../io.js';
 import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { printRunReport } from '../report.js';
 
@@ -22,7 +22,6 @@ export function runCommand(y: Argv, io: Io): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON result on stdout' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress, no table' }),
     async (argv) => {
-      await afterYargs();
       if (await runDistributed(argv, io)) return;
       const res = await interruptible(io, (signal) =>
         backtestWith(optionsFromArgv(argv), 'flags', { signal, onProgress: progressPrinter(progressMode(argv), io.err), logger: (m) => io.err(`atc: ${m}\n`) }),

@@ -138,6 +138,36 @@ function cleanRun(ch: BarChunk, i: number, limit: number, code: number, prev: nu
   return j;
 }
 
+/**
+ * The first row in [i, end) whose strategy inputs are not all present and valid (a NULL, a value
+ * its rule refuses, high below low), or `end`: the fast path's test of a run of rows, a column
+ * at a time.
+ */
+function cleanInputsUntil(ch: BarChunk, i: number, end: number, inputs: readonly StrategyInput[], hi: number, lo: number): number {
+  for (let k = 0; k < inputs.length; k++) {
+    const x = ch.inputs[k] as Float64Array;
+    const nulls = ch.inputNulls[k];
+    const { check, name } = inputs[k] as StrategyInput;
+    for (let r = i; r < end; r++) {
+      if (nulls?.[r] || inputFault(check, name, x[r] as number) !== undefined) {
+        end = r;
+        break;
+      }
+    }
+  }
+  if (hi >= 0 && lo >= 0) {
+    const h = ch.inputs[hi] as Float64Array;
+    const l = ch.inputs[lo] as Float64Array;
+    for (let r = i; r < end; r++) {
+      if ((h[r] as number) < (l[r] as number)) {
+        end = r;
+        break;
+      }
+    }
+  }
+  return end;
+}
+
 /** Group a stream of bar chunks into batches of whole (or block-split) symbols. */
 export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOptions): AsyncGenerator<Batch> {
   const { policy, file } = opts;
@@ -177,12 +207,6 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
     }
     return undefined;
   };
-  /** row j's inputs are all present and valid (the fast path's test) */
-  const rowClean = (ch: BarChunk, j: number): boolean => {
-    for (let k = 0; k < nIn; k++) if (ch.inputNulls[k]?.[j]) return false;
-    return rowFault(ch, j) === undefined;
-  };
-
   const fail = (reason: AtcErrorCode, symbol: string | null, t: number | null, detail: string): never => {
     const where = `${file}: ${symbol ?? '(NULL symbol)'}${t !== null ? ` at ${tsString(t)}` : ''}`;
     throw new DataError(reason, `${where}: ${detail}`, { file, ...(symbol !== null ? { symbol } : {}), ...(t !== null ? { ts: tsString(t) } : {}) });
@@ -245,11 +269,7 @@ export async function* loadBatches(chunks: AsyncIterable<BarChunk>, opts: LoadOp
         if (!skipping && code >= 0 && started) {
           const limit = Math.min(ch.n, i + (slot.capacity - n));
           let j = cleanRun(ch, i, limit, code, lastTs);
-          if (nIn > 0) {
-            let k = i;
-            while (k < j && rowClean(ch, k)) k++;
-            j = k;
-          }
+          if (nIn > 0) j = cleanInputsUntil(ch, i, j, inputs, hi, lo);
           if (j > i) {
             const prev = ts[j - 1] as number;
             slot.ts.set(ts.subarray(i, j), n);
