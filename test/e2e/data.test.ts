@@ -139,6 +139,11 @@ describe('generate', () => {
     expect(shape).toEqual([{ n: 2500, s: 5, span: '1 day 17:35:00', ohlc: true }]);
     const rep = await inspectJson(join(d, 'c.parquet'));
     expect(rep).toMatchObject({ sorted: true, barSeconds: 300, timeGaps: { gaps: 0 } });
+    // each row group's symbol statistics are its own (a reader skips row groups by them)
+    const many = await atc(['data', 'generate', '--symbols', '40', '--bars', '500', '--seed', '9', '--to', join(d, 'm.parquet'), '--quiet']);
+    expect(many.code, many.stderr).toBe(0);
+    const stats = await query(`SELECT stats_min AS lo, stats_max AS hi FROM parquet_metadata('${join(d, 'm.parquet')}') WHERE path_in_schema = 'symbol' ORDER BY row_group_id`);
+    expect(stats).toEqual([{ lo: 'S00000', hi: 'S00032' }, { lo: 'S00032', hi: 'S00039' }]);
   });
 
   it("writes each symbol's seeded walk, across the blocks its worker hands over", async () => {

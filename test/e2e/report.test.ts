@@ -209,6 +209,11 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     expect(await o.page.textContent('#sym-info')).toContain('from the run’s signals');
     // header and portfolio statistics
     expect(await o.page.textContent('#run')).toContain('33,069');
+    // where the run's time went: run.json's stages and peak RSS
+    const { timings } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { timings: { stages: Record<string, number>; peakRssMB: number } };
+    const stagesRow = await o.page.locator('#run dt:text-is("stages") + dd').textContent();
+    expect(stagesRow).toBe(`${Object.entries(timings.stages).map(([k, v]) => `${k} ${v} s`).join(', ')}; peak RSS ${timings.peakRssMB.toLocaleString("en-US")} MB`);
+    expect(Object.keys(timings.stages)).toEqual(['read', 'kernel', 'write', 'cache', 'finalize']);
     const ps = await one(`SELECT sharpe, total_return, max_drawdown FROM '${out}/portfolio_stats.parquet'`);
     for (const k of ['sharpe', 'total_return', 'max_drawdown']) expect(Number(await o.page.getAttribute(`#portfolio td[data-key=${k}]`, 'title')), k).toBe(ps[k]);
     // a month of the heatmap against the equity curve (an independent computation)
