@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { openDb, sqlIdent, sqlString } from '../data/duckdb.js';
 import type { RunReport } from '../pipeline/run.js';
+import { stagesText } from '../pipeline/run-json.js';
 import type { Io } from './io.js';
 
 export function table(headers: string[], rows: unknown[][]): string {
@@ -28,8 +29,7 @@ export async function printRunReport(res: RunReport, io: Io): Promise<void> {
           `${res.resumedSymbols > 0 ? `, resumed (${res.resumedSymbols} symbol passes were already done)` : ''}\n`,
   );
   if (!res.alreadyComplete) {
-    const st = res.stages;
-    io.out(`time: read ${st.read.toFixed(2)} s, kernel ${st.kernel.toFixed(2)} s (summed over the workers), write ${st.write.toFixed(2)} s, cache ${st.cache.toFixed(2)} s, finalize ${st.finalize.toFixed(2)} s; peak RSS ${res.peakRssMB} MB\n`);
+    io.out(`time: ${stagesText(res.stages, res.peakRssMB)}\n`);
   }
   if (res.rejects > 0) io.out(`rejects: ${res.rejects} (${res.symbolsSkipped} symbols skipped): see ${join(res.out, 'rejects.parquet')}\n`);
   const c = res.cache;

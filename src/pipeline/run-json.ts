@@ -4,10 +4,17 @@
 import { KERNEL_VERSION } from '../engine/native.js';
 import type { RunDir } from '../results/run-dir.js';
 import { packageInfo } from '../util/package-root.js';
-import type { RunJobOptions, RunReport } from './run.js';
+import type { RunJobOptions, RunReport, StageSeconds } from './run.js';
 
 /** The counts a complete run.json keeps (a rerun of a complete run reports them). */
 export const COUNT_KEYS = ['sets', 'passes', 'symbols', 'symbolsSkipped', 'bars', 'rejects', 'commits', 'resumedSymbols'] as const;
+
+/** A run's stage times and peak RSS in one line, as `atc run` prints them and `atc report` shows
+ *  them (the stages overlap: the workers compute while the main thread reads and writes). */
+export function stagesText(stages: StageSeconds, peakRssMB: number): string {
+  const parts = Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(2)} s${k === 'kernel' ? ' (summed over the workers)' : ''}`);
+  return `${parts.join(', ')}; peak RSS ${peakRssMB} MB`;
+}
 
 export function writeRunJson(rd: RunDir, o: RunJobOptions, files: readonly string[], report: RunReport): void {
   const first = o.sets[0];

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { OutputKind } from '../results/outputs.js';
 import { openDb } from '../data/duckdb.js';
+import { stagesText } from '../pipeline/run-json.js';
+import type { StageSeconds } from '../pipeline/run.js';
 import { AtcError, DataError, UsageError } from '../errors.js';
 import { createViews } from '../results/views.js';
 import type { BadRowPolicy } from '../stages/load/index.js';
@@ -57,7 +59,7 @@ interface RunJsonFile {
   passes: number;
   counts: { symbols: number; symbolsSkipped: number; bars: number; rejects: number; commits: number };
   /** stages and peakRssMB: absent in runs of earlier versions */
-  timings: { seconds: number; kernelSeconds: number; stages?: Record<string, number>; peakRssMB?: number };
+  timings: { seconds: number; kernelSeconds: number; stages?: StageSeconds; peakRssMB?: number };
   tool: { version: string; kernel: string };
   finished: string;
   /** the strategy and how to rebuild it (absent in runs of earlier versions: the ATC) */
@@ -193,8 +195,7 @@ async function headerOf(conn: DuckDBConnection, dir: string, run: RunJsonFile, p
   h.push(['engine', `${run.engine.engine}: ${run.engine.reason}`]);
   h.push(['timings', `${run.timings.seconds} s (kernel ${run.timings.kernelSeconds} s across ${run.workers} workers), ${run.passes} pass${run.passes === 1 ? '' : 'es'}, ${int(c.commits)} commit${c.commits === 1 ? '' : 's'}`]);
   const { stages, peakRssMB } = run.timings;
-  // the stages overlap (the workers compute while the main thread reads and writes)
-  if (stages) h.push(['stages', `${Object.entries(stages).map(([k, v]) => `${k} ${v} s`).join(', ')}${peakRssMB ? `; peak RSS ${int(peakRssMB)} MB` : ''}`]);
+  if (stages && peakRssMB !== undefined) h.push(['stages', stagesText(stages, peakRssMB)]);
   const k = run.cache;
   h.push(['cache', k ? `${int(k.hits)} (symbol, set) results from the cache, ${int(k.incremental)} continued over new bars, ${int(k.computed)} computed, ${int(k.stored)} stored${k.note ? `; ${k.note}` : ''}` : 'not recorded in run.json']);
   const rej = await rows(conn, 'SELECT reason, action, count(*) AS n FROM rejects GROUP BY ALL ORDER BY n DESC, reason');

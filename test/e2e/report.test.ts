@@ -212,7 +212,9 @@ describe.skipIf(!CHROMIUM)('reports in headless Chromium', () => {
     // where the run's time went: run.json's stages and peak RSS
     const { timings } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { timings: { stages: Record<string, number>; peakRssMB: number } };
     const stagesRow = await o.page.locator('#run dt:text-is("stages") + dd').textContent();
-    expect(stagesRow).toBe(`${Object.entries(timings.stages).map(([k, v]) => `${k} ${v} s`).join(', ')}; peak RSS ${timings.peakRssMB.toLocaleString("en-US")} MB`);
+    const { read, kernel, write, cache, finalize } = timings.stages;
+    const f = (v: number | undefined) => (v as number).toFixed(2);
+    expect(stagesRow).toBe(`read ${f(read)} s, kernel ${f(kernel)} s (summed over the workers), write ${f(write)} s, cache ${f(cache)} s, finalize ${f(finalize)} s; peak RSS ${timings.peakRssMB} MB`);
     expect(Object.keys(timings.stages)).toEqual(['read', 'kernel', 'write', 'cache', 'finalize']);
     const ps = await one(`SELECT sharpe, total_return, max_drawdown FROM '${out}/portfolio_stats.parquet'`);
     for (const k of ['sharpe', 'total_return', 'max_drawdown']) expect(Number(await o.page.getAttribute(`#portfolio td[data-key=${k}]`, 'title')), k).toBe(ps[k]);
