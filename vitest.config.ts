@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // the default output, and the files a dying test process left unfinished
+    reporters: ['default', './test/helpers/unfinished-reporter.ts'],
     // No result cache unless a test names one (--cache): tests must compute what they check.
     env: { ATC_CACHE_DIR: 'off' },
   },

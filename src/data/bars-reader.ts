@@ -10,7 +10,7 @@
 // 10M+ rows/s) and keeps memory at two ranges. A symbol larger than a range is streamed.
 // Any other layout is streamed sorted by symbol, ts (DuckDB sorts out of core).
 
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult, DuckDBResult } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { DataError } from '../errors.js';
 import type { Db } from './duckdb.js';
@@ -145,6 +145,8 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
   let got = 0;
   let expected = 0;
   let exact = true; // false once a range is read filtered by ts: its row count is not known here
+  // the next range, read ahead on the other connection while this one is consumed
+  let next: Promise<DuckDBMaterializedResult> | undefined;
   try {
     await (conns[0] as DuckDBConnection).run(`CREATE TYPE ${typeName} AS ENUM (${symbols.length > 0 ? symbols.map(sqlString).join(', ') : "''"})`);
     const stream = async function* (sql: string): AsyncGenerator<BarChunk> {
@@ -173,9 +175,13 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         (Number.isNaN(r.after) ? '' : ` AND (${src.tsAfterSql(r.after)} OR ${src.tsNullSql})`);
       const start = (k: number) => {
         const r = ranges[k] as Range;
-        return r.stream ? undefined : (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r)));
+        if (r.stream) return undefined;
+        const read = (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r)));
+        // its failure is thrown where the range is taken; until then it is not unhandled
+        read.catch(() => undefined);
+        return read;
       };
-      let next = ranges.length > 0 ? start(0) : undefined;
+      next = ranges.length > 0 ? start(0) : undefined;
       for (let k = 0; k < ranges.length; k++) {
         const r = ranges[k] as Range;
         const pending = next;
@@ -207,6 +213,9 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
     if (e instanceof DataError) throw e;
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   } finally {
+    // left early (an abort, an error downstream): the range read ahead may still run on its
+    // connection, which the caller closes next
+    await next?.catch(() => undefined);
     await (conns[0] as DuckDBConnection).run(`DROP TYPE IF EXISTS ${typeName}`).catch(() => undefined);
   }
 }
