@@ -12,18 +12,17 @@ import { tempDir } from '../helpers/cli.js';
 
 const ROWS = 20_000; // per symbol and per row group: symbol A is row group 0, B row group 1
 
-async function twoSymbols(db: Db, file: string, damageB: boolean): Promise<string> {
+/** Symbols A and B in a row group each, B's close pages scrambled (the footer and its statistics
+ *  stay intact: reading A skips them). */
+async function damagedTwoSymbols(db: Db, file: string): Promise<string> {
   await db.conn.run(
     `COPY (SELECT CASE WHEN i < ${ROWS} THEN 'A' ELSE 'B' END AS symbol, TIMESTAMP '2020-01-01' + (i % ${ROWS}) * INTERVAL 1 HOUR AS ts, 100 + sin(i) AS close
            FROM range(${2 * ROWS}) t(i) ORDER BY symbol, ts) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE ${ROWS})`,
   );
-  if (damageB) {
-    // scramble B's close pages (the footer and its statistics stay intact: reading A skips them)
-    const md = (await db.conn.runAndReadAll(`SELECT data_page_offset AS at, total_compressed_size AS n FROM parquet_metadata('${file}') WHERE row_group_id = 1 AND path_in_schema = 'close'`)).getRowObjects()[0] as { at: bigint; n: bigint };
-    const b = readFileSync(file);
-    for (let i = Number(md.at) + 64; i < Number(md.at + md.n) - 64; i++) b[i] = (b[i] as number) ^ 0x5a;
-    writeFileSync(file, b);
-  }
+  const md = (await db.conn.runAndReadAll(`SELECT data_page_offset AS at, total_compressed_size AS n FROM parquet_metadata('${file}') WHERE row_group_id = 1 AND path_in_schema = 'close'`)).getRowObjects()[0] as { at: bigint; n: bigint };
+  const b = readFileSync(file);
+  for (let i = Number(md.at) + 64; i < Number(md.at + md.n) - 64; i++) b[i] = (b[i] as number) ^ 0x5a;
+  writeFileSync(file, b);
   return file;
 }
 
@@ -40,7 +39,7 @@ describe('the bars reader reading ahead', () => {
 
   it('a range whose read failed while the previous one was consumed throws there, coded; nothing is unhandled', async () => {
     db = await openDb();
-    const src = await openBarSource(db.conn, await twoSymbols(db, join(dir, 'damaged.parquet'), true));
+    const src = await openBarSource(db.conn, await damagedTwoSymbols(db, join(dir, 'damaged.parquet')));
     const index = await indexSource(db.conn, src);
     expect(index.symbols).toEqual(['A', 'B']);
     const chunks: BarChunk[] = [];
