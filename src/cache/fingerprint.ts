@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { readIndex, type SourceIndex } from '../data/bars-reader.js';
+import { blocksAscend, readIndex, type SourceIndex } from '../data/bars-reader.js';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
@@ -29,7 +29,7 @@ import { PARQUET_OPTIONS } from '../results/schema.js';
 
 export interface Fingerprints extends SourceIndex {
   /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol),
-   *  symbol, bars, first_ts, last_ts, h, hr, first_row */
+   *  symbol, bars, first_ts, last_ts, h, hr, first_row, last_row (blocksAscend) */
   table: string;
   /** the memo answered for every file (no data was read) */
   memo: boolean;
@@ -44,9 +44,10 @@ const WEIGHT = 'CAST(rh >> 34 AS BIGINT)';
 /** A row's position in the source: file index * 2^40 + its row number in the file. */
 const FILE_STRIDE = 1099511627776n;
 
-/** Per symbol of one file: the sums fingerprints are made of (a = sum weight * row, b = sum weight, m = first row). */
+/** Per symbol of one file: the sums fingerprints are made of (a = sum weight * row, b = sum weight,
+ *  m = first row), and its last row (hi: see blocksAscend). */
 const FILE_SUMS = `count(*) AS bars, min(t) AS first_ts, max(t) AS last_ts, CAST(sum(rh) AS VARCHAR) AS h,
-   CAST(sum(${WEIGHT} * frn) AS VARCHAR) AS a, CAST(sum(${WEIGHT}) AS VARCHAR) AS b, min(frn) AS m`;
+   CAST(sum(${WEIGHT} * frn) AS VARCHAR) AS a, CAST(sum(${WEIGHT}) AS VARCHAR) AS b, min(frn) AS m, max(frn) AS hi`;
 
 /** A row's hash: of ts, close and the `columns` (SQL over the source's row). */
 const rowHashSql = (src: BarSource, columns: readonly string[]): string => `hash(${[src.tsSql, src.closeSql, ...columns.map((c) => src.columnSql(c))].join(', ')})`;
@@ -74,7 +75,7 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   try {
     for (const [idx, file] of src.files.entries()) {
       const memo = memoDir ? join(memoDir, `${fileIdentity(file, columns)}.parquet`) : undefined;
-      const cols = `${idx} AS idx, symbol, bars, first_ts, last_ts, h, a, b, m`;
+      const cols = `${idx} AS idx, symbol, bars, first_ts, last_ts, h, a, b, m, hi`;
       if (memo && existsSync(memo)) {
         memos.push(memo);
         perFile.push(`SELECT ${cols} FROM read_parquet(${sqlString(memo)})`);
@@ -97,10 +98,10 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
     const pos = `(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + m)`;
     const manyFiles = `(SELECT symbol, sum(bars) AS bars, min(first_ts) AS first_ts, max(last_ts) AS last_ts, CAST(sum(CAST(h AS HUGEINT)) AS VARCHAR) AS h,
                                CAST(sum(CAST(a AS HUGEINT) + CAST(idx AS HUGEINT) * ${FILE_STRIDE} * CAST(b AS HUGEINT)) - min(${pos}) * sum(CAST(b AS HUGEINT)) AS VARCHAR) AS hr,
-                               CAST(min(${pos}) AS BIGINT) AS first_row
+                               CAST(min(${pos}) AS BIGINT) AS first_row, CAST(max(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + hi) AS BIGINT) AS last_row
                         FROM (${perFile.join(' UNION ALL ')}) GROUP BY symbol)`;
     // the same for one file (index 0), without grouping
-    const oneFile = `(SELECT symbol, bars, first_ts, last_ts, h, CAST(CAST(a AS HUGEINT) - CAST(m AS HUGEINT) * CAST(b AS HUGEINT) AS VARCHAR) AS hr, m AS first_row FROM (${perFile[0]}))`;
+    const oneFile = `(SELECT symbol, bars, first_ts, last_ts, h, CAST(CAST(a AS HUGEINT) - CAST(m AS HUGEINT) * CAST(b AS HUGEINT) AS VARCHAR) AS hr, m AS first_row, hi AS last_row FROM (${perFile[0]}))`;
     try {
       await conn.run(
         `CREATE OR REPLACE TABLE ${table} AS
@@ -119,7 +120,9 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   } finally {
     for (const t of scannedTables) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   }
-  return { ...(await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`)), table, memo: scannedTables.length === 0, scanned: scannedTables.length, columns };
+  const index = await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`);
+  const blocks = await blocksAscend(conn, `(SELECT symbol AS s, first_row, last_row FROM ${table})`);
+  return { ...index, ...(blocks ? { blocksOf: src.relation } : {}), table, memo: scannedTables.length === 0, scanned: scannedTables.length, columns };
 }
 
 let tailSeq = 0;

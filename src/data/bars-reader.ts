@@ -9,6 +9,11 @@
 // That avoids the per-chunk round trip of a streamed result (~0.2 ms, the bottleneck at
 // 10M+ rows/s) and keeps memory at two ranges. A symbol larger than a range is streamed.
 // Any other layout is streamed sorted by symbol, ts (DuckDB sorts out of core).
+//
+// A range is read without its symbol column (materialising and casting it was half of DuckDB's
+// work per range) where the codes follow without it: a range of one symbol, or a range of a
+// source whose index found every symbol's rows in one block, in ascending order (then the
+// index's row counts cut the range into its symbols; the range's row count is checked).
 
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult, DuckDBResult } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
@@ -43,14 +48,44 @@ export interface SourceIndex {
   rows: number[];
   nullSymbolRows: number;
   totalRows: number;
+  /** the relation (BarSource.relation) in whose scan order every symbol's rows are one block
+   *  and the blocks ascend by symbol (rows without a symbol aside); unset where not known */
+  blocksOf?: string;
 }
+
+let tableSeq = 0;
 
 export async function indexSource(conn: DuckDBConnection, src: BarSource): Promise<SourceIndex> {
   try {
-    return await readIndex(conn, `(SELECT ${src.symbolSql} AS s, count(*) AS n FROM ${src.relation} GROUP BY s)`);
+    if (!src.numbered) return await readIndex(conn, `(SELECT ${src.symbolSql} AS s, count(*) AS n FROM ${src.relation} GROUP BY s)`);
+    // per symbol its first and last row as well (the same scan): are its rows one block?
+    const t = `atc_blocks_${process.pid}_${++tableSeq}`;
+    await conn.run(
+      `CREATE TEMP TABLE ${t} AS SELECT ${src.symbolSql} AS s, count(*) AS n, min(file_row_number) AS first_row, max(file_row_number) AS last_row FROM ${src.numbered} GROUP BY s`,
+    );
+    try {
+      const index = await readIndex(conn, `(SELECT s, n FROM ${t})`);
+      return (await blocksAscend(conn, `(SELECT s, first_row, last_row FROM ${t})`)) ? { ...index, blocksOf: src.relation } : index;
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${t}`);
+    }
   } catch (e) {
     throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: ${(e as Error).message}`, { file: src.spec }, { cause: e });
   }
+}
+
+/**
+ * Whether, in scan order, each symbol's rows form one block and the blocks ascend by symbol
+ * (rows without a symbol aside: the ranges' filter leaves them out). `perSymbol`: a relation of
+ * (s: symbol, first_row/last_row: the position of its first and last row in scan order). Each
+ * symbol ending before the next one in symbol order starts is exactly that.
+ */
+export async function blocksAscend(conn: DuckDBConnection, perSymbol: string): Promise<boolean> {
+  const r = await conn.runAndReadAll(
+    `SELECT coalesce(bool_and(prev_last IS NULL OR first_row > prev_last), false)
+     FROM (SELECT first_row, lag(last_row) OVER (ORDER BY s) AS prev_last FROM ${perSymbol} WHERE s IS NOT NULL)`,
+  );
+  return r.getRows()[0]?.[0] === true;
 }
 
 /** The index of a relation of per-symbol row counts (s: symbol, NULL for rows without one; n). */
@@ -89,24 +124,45 @@ interface SymScratch {
   codes: Uint32Array;
 }
 
-function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4, nInputs: number, scratch: SymScratch): BarChunk {
+/** The symbol codes of a range read without its symbol column: the symbols first..last, each
+ *  for its rows (counts from the index; one symbol: all rows). */
+interface Codes {
+  code: number;
+  last: number;
+  /** rows of `code` still to come */
+  left: number;
+  rows: readonly number[];
+}
+
+function toBarChunk(chunk: DuckDBDataChunk, width: 1 | 2 | 4, nInputs: number, scratch: SymScratch, codes?: Codes): BarChunk {
   const n = chunk.rowCount;
-  const vs = duckdb.data_chunk_get_vector(chunk.chunk, 0);
-  const vt = duckdb.data_chunk_get_vector(chunk.chunk, 1);
-  const vc = duckdb.data_chunk_get_vector(chunk.chunk, 2);
-  const raw = duckdb.vector_get_data(vs, n * width);
-  const codes = width === 1 ? new Uint8Array(raw.buffer, raw.byteOffset, n) : width === 2 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint32Array(raw.buffer, raw.byteOffset, n);
   if (scratch.codes.length < n) scratch.codes = new Uint32Array(n);
   const sym = scratch.codes.length === n ? scratch.codes : scratch.codes.subarray(0, n);
-  sym.set(codes);
-  const symNull = nullMask(vs, n);
-  if (symNull) for (let i = 0; i < n; i++) if (symNull[i]) sym[i] = NULL_CODE;
+  let col = 0;
+  if (codes) {
+    for (let i = 0; i < n; ) {
+      while (codes.left === 0 && codes.code < codes.last) codes.left = codes.rows[++codes.code] as number;
+      // one symbol takes every row; a block's rows were counted (the range's total is checked first)
+      const k = codes.code === codes.last ? n - i : Math.min(n - i, codes.left);
+      sym.fill(codes.code, i, i + k);
+      codes.left -= k;
+      i += k;
+    }
+  } else {
+    const vs = duckdb.data_chunk_get_vector(chunk.chunk, col++);
+    const raw = duckdb.vector_get_data(vs, n * width);
+    sym.set(width === 1 ? new Uint8Array(raw.buffer, raw.byteOffset, n) : width === 2 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint32Array(raw.buffer, raw.byteOffset, n));
+    const symNull = nullMask(vs, n);
+    if (symNull) for (let i = 0; i < n; i++) if (symNull[i]) sym[i] = NULL_CODE;
+  }
+  const vt = duckdb.data_chunk_get_vector(chunk.chunk, col++);
+  const vc = duckdb.data_chunk_get_vector(chunk.chunk, col++);
   const rt = duckdb.vector_get_data(vt, n * 8);
   const rc = duckdb.vector_get_data(vc, n * 8);
   const inputs: Float64Array[] = [];
   const inputNulls: (Uint8Array | null)[] = [];
   for (let k = 0; k < nInputs; k++) {
-    const v = duckdb.data_chunk_get_vector(chunk.chunk, 3 + k);
+    const v = duckdb.data_chunk_get_vector(chunk.chunk, col + k);
     const r = duckdb.vector_get_data(v, n * 8);
     inputs.push(new Float64Array(r.buffer, r.byteOffset, n));
     inputNulls.push(nullMask(v, n));
@@ -139,8 +195,8 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
   const width = enumWidth(Math.max(1, symbols.length));
   const columns = opts.columns ?? [];
   const conns = [await db.connect(), await db.connect()];
-  const select = (where: string, order = '') =>
-    `SELECT CAST(${src.symbolSql} AS ${typeName}) AS s, CAST(${src.tsSql} AS DOUBLE) AS t, ${src.closeSql} AS c${columns.map((c, k) => `, ${src.columnSql(c)} AS i${k}`).join('')} FROM ${src.relation} ${where ? `WHERE ${where}` : ''} ${order}`;
+  const select = (where: string, order = '', symbol = true) =>
+    `SELECT ${symbol ? `CAST(${src.symbolSql} AS ${typeName}) AS s, ` : ''}CAST(${src.tsSql} AS DOUBLE) AS t, ${src.closeSql} AS c${columns.map((c, k) => `, ${src.columnSql(c)} AS i${k}`).join('')} FROM ${src.relation} ${where ? `WHERE ${where}` : ''} ${order}`;
   const scratch: SymScratch = { codes: new Uint32Array(2048) };
   let got = 0;
   let expected = 0;
@@ -149,13 +205,13 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
   let next: Promise<DuckDBMaterializedResult> | undefined;
   try {
     await (conns[0] as DuckDBConnection).run(`CREATE TYPE ${typeName} AS ENUM (${symbols.length > 0 ? symbols.map(sqlString).join(', ') : "''"})`);
-    const stream = async function* (sql: string): AsyncGenerator<BarChunk> {
+    const stream = async function* (sql: string, codes?: Codes): AsyncGenerator<BarChunk> {
       const res: DuckDBResult = await (conns[0] as DuckDBConnection).stream(sql);
       for (;;) {
         const ch = await res.fetchChunk();
         if (!ch || ch.rowCount === 0) break;
         got += ch.rowCount;
-        yield toBarChunk(ch, width, columns.length, scratch);
+        yield toBarChunk(ch, width, columns.length, scratch, codes);
       }
     };
     if (opts.order === 'file') {
@@ -173,10 +229,14 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
       const where = (r: Range) =>
         `${src.symbolSql} BETWEEN ${sqlString(symbols[r.first] as string)} AND ${sqlString(symbols[r.last] as string)}` +
         (Number.isNaN(r.after) ? '' : ` AND (${src.tsAfterSql(r.after)} OR ${src.tsNullSql})`);
+      // the codes of a range read without its symbol column (see the module comment)
+      const blocks = index.blocksOf === src.relation;
+      const codesOf = (r: Range): Codes | undefined =>
+        r.first === r.last || (blocks && Number.isNaN(r.after)) ? { code: r.first, last: r.last, left: index.rows[r.first] as number, rows: index.rows } : undefined;
       const start = (k: number) => {
         const r = ranges[k] as Range;
         if (r.stream) return undefined;
-        const read = (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r)));
+        const read = (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r), '', !codesOf(r)));
         // its failure is thrown where the range is taken; until then it is not unhandled
         read.catch(() => undefined);
         return read;
@@ -189,7 +249,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         if (r.stream) {
           // one symbol larger than a range: streamed, so memory stays bounded
           expected += r.rows;
-          yield* stream(select(where(r)));
+          yield* stream(select(where(r), '', false), codesOf(r));
           next = k + 1 < ranges.length ? start(k + 1) : undefined;
           continue;
         }
@@ -197,10 +257,14 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         next = k + 1 < ranges.length ? start(k + 1) : undefined;
         if (!res) throw new Error('internal: range not started');
         expected += r.rows;
+        const codes = codesOf(r);
+        if (codes && r.first !== r.last && Number(res.rowCount) !== r.rows) {
+          throw new DataError('ATC_ERR_DATA_READ', `${src.spec}: read ${res.rowCount} rows of ${symbols[r.first]} .. ${symbols[r.last]} where ${r.rows} were expected (did the source change while it was read?)`, { file: src.spec });
+        }
         for (let c = 0; c < res.chunkCount; c++) {
           const ch = res.getChunk(c);
           got += ch.rowCount;
-          yield toBarChunk(ch, width, columns.length, scratch);
+          yield toBarChunk(ch, width, columns.length, scratch, codes);
         }
         res = undefined;
         collectNative();

@@ -30,11 +30,15 @@ export interface BarSource {
    *  Otherwise the reader asks DuckDB to sort by symbol, ts. (Read from the footers when first
    *  asked: a run answered by the cache never asks.) */
   symbolSorted: () => Promise<boolean>;
+  /** one Parquet file's relation with its rows' positions in the file (column file_row_number),
+   *  from which the index learns whether each symbol's rows are one block; undefined for other
+   *  sources (several files, a table) */
+  numbered?: string;
 }
 
 /** The bars of a DuckDB table (symbol, t as µs, close, other columns as `column(name)`) in file order, standing for `src`. */
 export function tableSource(src: BarSource, table: string, column: (name: string) => string = (n) => n): BarSource {
-  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', columnSql: (n) => sqlIdent(column(n)), symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true) };
+  return { ...src, relation: table, tsSql: '"t"', tsAfterSql: (us) => `"t" > ${us}`, tsNullSql: '"t" IS NULL', closeSql: '"close"', columnSql: (n) => sqlIdent(column(n)), symbolSql: '"symbol"', symbolSorted: () => Promise.resolve(true), numbered: undefined };
 }
 
 function listParquet(dir: string): string[] {
@@ -113,7 +117,7 @@ export async function openBarSource(conn: DuckDBConnection, spec: string, inputs
   const symbolSorted = (): Promise<boolean> => (sorted ??= rowGroupsAscend(conn, files));
   const tsSql = ts.type === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${sqlIdent('ts')})` : `epoch_us(CAST(${sqlIdent('ts')} AS TIMESTAMP))`;
   const tsAfterSql = (us: number): string => (ts.type === 'TIMESTAMP' ? `${sqlIdent('ts')} > make_timestamp(${us})` : `${tsSql} > ${us}`);
-  return { spec, files, relation, tsSql, tsAfterSql, tsNullSql: `${sqlIdent('ts')} IS NULL`, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, columnSql: (n) => `CAST(${sqlIdent(n)} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted };
+  return { spec, files, relation, tsSql, tsAfterSql, tsNullSql: `${sqlIdent('ts')} IS NULL`, closeSql: `CAST(${sqlIdent('close')} AS DOUBLE)`, columnSql: (n) => `CAST(${sqlIdent(n)} AS DOUBLE)`, symbolSql: sqlIdent('symbol'), symbolSorted, numbered: files.length === 1 && !cols.some((c) => c.name === 'file_row_number') ? `read_parquet(${list}, file_row_number = true)` : undefined };
 }
 
 /** True when, in file order, every row group's symbols are at or after the previous group's. */

@@ -1,13 +1,16 @@
 // The bars reader reads the next range of symbols ahead while the current one is consumed: a
 // failure of that read belongs to the range (a coded error where it is taken), never an
-// unhandled rejection (which ends a process).
+// unhandled rejection (which ends a process). Ranges read without their symbol column (codes
+// from the index's counts) give every row the symbol it has in the file, and only where the
+// index proved each symbol's rows one block.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BarChunk, indexSource, readBars } from '../../src/data/bars-reader.js';
+import { fingerprintSource } from '../../src/cache/fingerprint.js';
+import { type BarChunk, indexSource, NULL_CODE, readBars, type SourceIndex } from '../../src/data/bars-reader.js';
 import { type Db, openDb } from '../../src/data/duckdb.js';
-import { openBarSource } from '../../src/data/source.js';
+import { type BarSource, openBarSource } from '../../src/data/source.js';
 import { tempDir } from '../helpers/cli.js';
 
 const ROWS = 20_000; // per symbol and per row group: symbol A is row group 0, B row group 1
@@ -54,5 +57,97 @@ describe('the bars reader reading ahead', () => {
     expect(chunks.reduce((n, c) => n + c.n, 0)).toBe(ROWS); // all of A, nothing of B
     await new Promise((r) => setTimeout(r, 50));
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('ranges read without their symbol column', () => {
+  const dir = tempDir();
+  let db: Db;
+  afterEach(() => db?.close());
+
+  /** A file of (symbol, ts, close) rows in the order given, row groups of `groupRows`. */
+  async function file(name: string, rows: readonly (string | null)[], groupRows = 4): Promise<string> {
+    const f = join(dir, name);
+    mkdirSync(join(f, '..'), { recursive: true });
+    const values = rows.map((s, i) => `(${i}, ${s === null ? 'NULL' : `'${s}'`})`).join(', ');
+    await db.conn.run(
+      `COPY (SELECT s AS symbol, TIMESTAMP '2020-01-01' + i * INTERVAL 1 HOUR AS ts, 100.0 + i AS close FROM (VALUES ${values}) v(i, s) ORDER BY i)
+       TO '${f}' (FORMAT parquet, ROW_GROUP_SIZE ${groupRows})`,
+    );
+    return f;
+  }
+
+  /** Each row read as [symbol, close], in the order the reader gives them. */
+  async function read(src: BarSource, index: SourceIndex, rangeRows = 1000): Promise<[string | null, number][]> {
+    const out: [string | null, number][] = [];
+    for await (const c of readBars(db, src, index, { rangeRows })) {
+      for (let i = 0; i < c.n; i++) out.push([c.sym[i] === NULL_CODE ? null : (index.symbols[c.sym[i] as number] as string), c.close[i] as number]);
+    }
+    return out;
+  }
+
+  /** The rows of the file as [symbol, close] in file order, rows without a symbol first (as the reader gives them). */
+  async function inFile(f: string): Promise<[string | null, number][]> {
+    const rows = (await db.conn.runAndReadAll(`SELECT symbol, close FROM read_parquet('${f}') ORDER BY symbol IS NOT NULL, file_row_number`)).getRows();
+    return rows.map((r) => [r[0] === null ? null : String(r[0]), Number(r[1])]);
+  }
+
+  it('a file of symbol blocks: the index knows it; every row keeps its symbol, as when the symbol column is read', async () => {
+    db = await openDb();
+    const rows = ['A', null, 'A', 'A', null, 'B', 'B', 'C', 'C', 'C', 'C', 'C', null, 'D', 'E', 'E'];
+    const f = await file('blocks.parquet', rows);
+    const src = await openBarSource(db.conn, f);
+    const index = await indexSource(db.conn, src);
+    expect(index.blocksOf).toBe(src.relation);
+    const want = await inFile(f);
+    // ranges of several symbols, of one symbol, and symbols larger than a range (streamed)
+    for (const rangeRows of [1000, 4, 1]) {
+      expect(await read(src, index, rangeRows)).toEqual(want);
+      expect(await read(src, { ...index, blocksOf: undefined }, rangeRows)).toEqual(want);
+    }
+    // the cache's index (fingerprints) knows it too
+    expect((await fingerprintSource(db.conn, src)).blocksOf).toBe(src.relation);
+  });
+
+  it('symbols that interleave within a row group: read with the symbol column', async () => {
+    db = await openDb();
+    for (const [name, rows] of [
+      ['interleaved.parquet', ['A', 'B', 'A', 'B', 'C', 'C', 'C', 'C']],
+      ['comes-back.parquet', ['A', 'A', 'B', 'B', 'C', 'C', 'A', 'C']],
+    ] as const) {
+      const f = await file(name, rows, 8);
+      const src = await openBarSource(db.conn, f);
+      expect(await src.symbolSorted()).toBe(true); // one row group: ranges are read
+      const index = await indexSource(db.conn, src);
+      expect(index.blocksOf).toBeUndefined();
+      expect((await fingerprintSource(db.conn, src)).blocksOf).toBeUndefined();
+      expect(await read(src, index)).toEqual(await inFile(f));
+    }
+  });
+
+  it('several files: a symbol continued in the next file is one block; a symbol that comes back is not', async () => {
+    db = await openDb();
+    await file('cont/a.parquet', ['A', 'A', 'B', 'B']);
+    await file('cont/b.parquet', ['B', 'C', 'C']);
+    await file('back/a.parquet', ['A', 'A', 'B', 'B']);
+    await file('back/b.parquet', ['B', 'C', 'A']);
+    const cont = await openBarSource(db.conn, join(dir, 'cont'));
+    expect((await fingerprintSource(db.conn, cont)).blocksOf).toBe(cont.relation);
+    const back = await openBarSource(db.conn, join(dir, 'back'));
+    expect((await fingerprintSource(db.conn, back)).blocksOf).toBeUndefined();
+  });
+
+  it('a range whose row count is not the index\'s is a coded error before any of its rows', async () => {
+    db = await openDb();
+    const src = await openBarSource(db.conn, await file('changed.parquet', ['A', 'A', 'B', 'B', 'B', 'C']));
+    const index = await indexSource(db.conn, src);
+    // as if A had one row more when indexed (the file changed since)
+    const stale: SourceIndex = { ...index, rows: [3, 3, 1], totalRows: 7 };
+    const seen: number[] = [];
+    const go = async (): Promise<void> => {
+      for await (const c of readBars(db, src, stale)) seen.push(c.n);
+    };
+    await expect(go()).rejects.toMatchObject({ code: 'ATC_ERR_DATA_READ', message: expect.stringMatching(/read 6 rows of A \.\. C where 7 were expected/) });
+    expect(seen).toEqual([]);
   });
 });
