@@ -125,6 +125,8 @@ export class EngineUnavailableError extends AtcError {
 }
 
 export class UsageError extends AtcError {
+  /** the command line whose help page the CLI points to, e.g. `atc cache` */
+  command?: string;
   constructor(message: string) {
     super('ATC_ERR_USAGE', message);
   }

@@ -3,7 +3,6 @@
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Options } from 'yargs';
 import { sampleDataset } from '../../datasets/index.js';
 import { resolveJob } from '../config/options.js';
 import { loadStrategyOption } from '../strategies/registry.js';
@@ -11,11 +10,12 @@ import type { JobSpec } from '../distributed/shard-run.js';
 import { DEFAULT_SHARD_BARS, parseShard } from '../distributed/shards.js';
 import { UsageError } from '../errors.js';
 import { progressPrinter } from '../pipeline/progress.js';
+import type { Flag } from './args.js';
 import { interruptible, type Io } from './io.js';
 import { optionsFromArgv, progressMode } from './options.js';
 
-export function distributedOptions(): Record<string, Options> {
-  const group = 'Distributed (see README "Distributed runs"):';
+export function distributedOptions(): Record<string, Flag> {
+  const group = 'Distributed (see README "Distributed runs")';
   return {
     shard: { type: 'string', group, describe: 'compute shard i of n (0 <= i < n) into --out/shards, without a broker; `atc merge --out` merges them' },
     queue: { type: 'string', group, describe: 'submit the run to the workers of this Redis (redis://host:port[/db]) instead of computing it' },

@@ -1,6 +1,5 @@
 // What a command writes to, and small things every command shares.
 
-import type { Argv } from 'yargs';
 import { exitSoon } from '../data/callback-queries.js';
 
 export interface Io {
@@ -9,8 +8,6 @@ export interface Io {
   /** the exit code of a command that ran but found a failure to report (e.g. `cache verify`) */
   status?: number;
 }
-
-export type Command = (y: Argv, io: Io) => Argv;
 
 /**
  * Run a job that Ctrl-C (SIGINT) or SIGTERM stops cleanly: the first signal aborts it (the

@@ -2,30 +2,31 @@
 // a flag is its option's name in kebab-case. Values stay strings here; the library checks them
 // (naming the flag) exactly as it checks the options of backtest().
 
-import type { Options } from 'yargs';
-import { camel, JOB_OPTIONS, kebab, PARAM_DOCS, STRATEGY_PARAM_DOCS } from '../config/options.js';
+import type { Flag } from './args.js';
+import { JOB_OPTIONS, PARAM_DOCS, STRATEGY_PARAM_DOCS } from '../config/options.js';
+import { camel, kebab } from '../util/case.js';
 import { PROFILES } from '../config/profiles.js';
 import { UsageError } from '../errors.js';
 import type { ProgressMode } from '../pipeline/progress.js';
 
 const LIST = 'a list a,b,c or a range a:b:step sweeps it';
 
-export function paramOptions(): Record<string, Options> {
+export function paramOptions(): Record<string, Flag> {
   return {
     ...Object.fromEntries(
-      Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST}):`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Options]),
+      Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST})`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Flag]),
     ),
-    ...Object.fromEntries(Object.entries(STRATEGY_PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `Supertrend parameters (${LIST}):` } satisfies Options])),
-    param: { type: 'string', array: true, describe: `a parameter of a strategy module: name=values (repeatable; ${LIST})`, group: 'Strategy module parameters:' },
+    ...Object.fromEntries(Object.entries(STRATEGY_PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `Supertrend parameters (${LIST})` } satisfies Flag])),
+    param: { type: 'string', array: true, describe: `a parameter of a strategy module: name=values (repeatable; ${LIST})`, group: 'Strategy module parameters' },
   };
 }
 
-export function jobOptions(): Record<string, Options> {
-  const flags: Record<string, Options> = {
-    pipeline: { type: 'string', group: 'Job:', describe: 'a pipeline file (pipelines/*.json): the same keys as these flags; flags win' },
+export function jobOptions(): Record<string, Flag> {
+  const flags: Record<string, Flag> = {
+    pipeline: { type: 'string', group: 'Job', describe: 'a pipeline file (pipelines/*.json): the same keys as these flags; flags win' },
   };
   for (const [key, spec] of Object.entries(JOB_OPTIONS)) {
-    const o: Options = { group: 'Job:', describe: spec.describe, type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+    const o: Flag = { group: 'Job', describe: spec.describe, type: spec.kind === 'boolean' ? 'boolean' : 'string' };
     if ('choices' in spec) o.choices = spec.choices;
     flags[kebab(key)] = o;
   }

@@ -19,11 +19,8 @@ import { isModulePath } from '../strategies/user/index.js';
 import { DEFAULT_SIGNAL_COL } from '../strategies/signal/index.js';
 import { SUPERTREND } from '../strategies/supertrend/index.js';
 import type { Strategy } from '../strategies/types.js';
+import { camel, kebab } from '../util/case.js';
 
-/** kebab-case flag -> camelCase option (`chunk-bars` -> `chunkBars`). */
-export const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-/** camelCase option -> kebab-case flag. */
-export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 type Kind = 'string' | 'boolean' | 'int' | 'number' | 'choice' | 'outputs' | 'cache' | 'strategy';
 interface OptionSpec {

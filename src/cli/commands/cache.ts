@@ -1,12 +1,12 @@
 // `atc cache stats|ls|verify|gc|clear` and `atc warm`.
 
-import type { Argv } from 'yargs';
 import { warmWith } from '../../api/backtest.js';
 import { cacheStats, cacheViewSql, clearCache, gcCache, parseAge, parseSize, verifyCache } from '../../cache/maintain.js';
 import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { openDb } from '../../data/duckdb.js';
 import { UsageError } from '../../errors.js';
 import { progressPrinter } from '../../pipeline/progress.js';
+import type { Command } from '../args.js';
 import { interruptible, type Io } from '../io.js';
 import { jobOptions, optionsFromArgv, paramOptions, progressMode } from '../options.js';
 import { table } from '../report.js';
@@ -31,16 +31,19 @@ async function withStore<T>(argv: Record<string, unknown>, lock: 'shared' | 'exc
   }
 }
 
-export function cacheCommand(y: Argv, io: Io): Argv {
-  return y.command('cache <action>', 'inspect and maintain the result cache: stats | ls | verify | gc | clear', (c) =>
-    c
-      .positional('action', { type: 'string', choices: ['stats', 'ls', 'verify', 'gc', 'clear'] })
-      .option('cache', { type: 'string', describe: 'the cache directory [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' })
-      .option('json', { type: 'boolean', default: false })
-      .option('limit', { type: 'number', default: 50, describe: 'ls: entries shown, most recently used first' })
-      .option('max-size', { type: 'string', describe: 'gc: evict least recently used entries until the cache is at most this size (e.g. 10GB)' })
-      .option('older-than', { type: 'string', describe: 'gc: evict entries not used for this long (e.g. 30d); without either, gc only drops duplicate entries' }),
-    async (argv) => {
+export function cacheCommand(io: Io): Command {
+  return {
+    name: 'cache',
+    describe: 'inspect and maintain the result cache: stats | ls | verify | gc | clear',
+    positionals: [{ name: 'action', choices: ['stats', 'ls', 'verify', 'gc', 'clear'] }],
+    flags: {
+      cache: { type: 'string', describe: 'the cache directory [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'number', default: 50, describe: 'ls: entries shown, most recently used first' },
+      'max-size': { type: 'string', describe: 'gc: evict least recently used entries until the cache is at most this size (e.g. 10GB)' },
+      'older-than': { type: 'string', describe: 'gc: evict entries not used for this long (e.g. 30d); without either, gc only drops duplicate entries' },
+    },
+    run: async (argv) => {
       const action = String(argv.action);
       const json = Boolean(argv.json);
       if (action === 'stats') {
@@ -84,20 +87,20 @@ export function cacheCommand(y: Argv, io: Io): Argv {
         else io.out(`atc cache clear: ${n} files removed\n`);
       }
     },
-  );
+  };
 }
 
-export function warmCommand(y: Argv, io: Io): Argv {
-  return y.command(
-    'warm',
-    'precompute a parameter grid over a bar source into the cache (resumable: rerun after a kill)',
-    (c) =>
-      c
-        .options(paramOptions())
-        .options(jobOptions())
-        .option('json', { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON report on stdout' })
-        .option('quiet', { type: 'boolean', default: false }),
-    async (argv) => {
+export function warmCommand(io: Io): Command {
+  return {
+    name: 'warm',
+    describe: 'precompute a parameter grid over a bar source into the cache (resumable: rerun after a kill)',
+    flags: {
+      ...paramOptions(),
+      ...jobOptions(),
+      json: { type: 'boolean', default: false, describe: 'JSON progress lines on stderr and a JSON report on stdout' },
+      quiet: { type: 'boolean', default: false },
+    },
+    run: async (argv) => {
       const report = await interruptible(io, (signal) => warmWith(optionsFromArgv(argv), 'flags', { signal, onProgress: progressPrinter(progressMode(argv), io.err, 'atc warm'), logger: (m) => io.err(`atc: ${m}\n`) }));
       if (!report) return;
       if (argv.json) io.out(JSON.stringify(report) + '\n');
@@ -106,5 +109,5 @@ export function warmCommand(y: Argv, io: Io): Argv {
         io.out(table(['already present', 'updated incrementally', 'computed', 'stored'], [[report.present, report.incremental, report.computed, report.stored]]));
       }
     },
-  );
+  };
 }

@@ -1,7 +1,6 @@
 // `atc data import|inspect|generate`: bring bars into the project's format, look at them,
 // or make a seeded synthetic market.
 
-import type { Argv } from 'yargs';
 import { openDb } from '../../data/duckdb.js';
 import { generateBars, parseFreq } from '../../data/generate.js';
 import { FIELDS, type Field, importBars } from '../../data/import.js';
@@ -9,6 +8,7 @@ import { type InspectReport, inspectSource } from '../../data/inspect.js';
 import { openBarSource } from '../../data/source.js';
 import { UsageError } from '../../errors.js';
 import { table } from '../report.js';
+import type { Command, Flag } from '../args.js';
 import type { Io } from '../io.js';
 
 function fmtSpacing(s: number): string {
@@ -54,25 +54,25 @@ function printInspect(r: InspectReport, io: Io): void {
   }
 }
 
-export function dataCommand(y: Argv, io: Io): Argv {
-  return y.command('data <command>', 'import, inspect or generate bar data', (d) =>
-    d
-      .command(
-        'import',
-        'normalise bar files (CSV or Parquet, any column names, epoch or ISO times) into sorted zstd Parquet',
-        (c) => {
-          let cc = c
-            .option('from', { type: 'string', demandOption: true, describe: 'file, directory or glob (CSV or Parquet; one file per symbol or one long file; hive partitions)' })
-            .option('to', { type: 'string', demandOption: true, describe: 'output .parquet file, or a directory for several parts' })
-            .option('format', { type: 'string', choices: ['auto', 'csv', 'parquet'], default: 'auto' })
-            .option('symbol', { type: 'string', describe: 'one symbol for all rows (default: the symbol column, else the file name)' })
-            .option('ts-unit', { type: 'string', choices: ['auto', 's', 'ms', 'us', 'ns'], default: 'auto', describe: 'unit of numeric timestamps' })
-            .option('ts-format', { type: 'string', describe: 'strptime format of text timestamps that are not ISO 8601' })
-            .option('json', { type: 'boolean', default: false });
-          for (const f of FIELDS) cc = cc.option(`${f}-col`, { type: 'string', describe: `source column for ${f}` });
-          return cc;
+export function dataCommand(io: Io): Command {
+  return {
+    name: 'data',
+    describe: 'import, inspect or generate bar data',
+    commands: [
+      {
+        name: 'import',
+        describe: 'normalise bar files (CSV or Parquet, any column names, epoch or ISO times) into sorted zstd Parquet',
+        flags: {
+          from: { type: 'string', required: true, describe: 'file, directory or glob (CSV or Parquet; one file per symbol or one long file; hive partitions)' },
+          to: { type: 'string', required: true, describe: 'output .parquet file, or a directory for several parts' },
+          format: { type: 'string', choices: ['auto', 'csv', 'parquet'], default: 'auto' },
+          symbol: { type: 'string', describe: 'one symbol for all rows (default: the symbol column, else the file name)' },
+          'ts-unit': { type: 'string', choices: ['auto', 's', 'ms', 'us', 'ns'], default: 'auto', describe: 'unit of numeric timestamps' },
+          'ts-format': { type: 'string', describe: 'strptime format of text timestamps that are not ISO 8601' },
+          json: { type: 'boolean', default: false },
+          ...Object.fromEntries(FIELDS.map((f) => [`${f}-col`, { type: 'string', describe: `source column for ${f}` } satisfies Flag])),
         },
-        async (argv) => {
+        run: async (argv) => {
           const columns: Partial<Record<Field, string>> = {};
           for (const f of FIELDS) if (argv[`${f}-col`] !== undefined) columns[f] = String(argv[`${f}-col`]);
           const db = await openDb({ memoryLimit: '2GB' });
@@ -96,12 +96,13 @@ export function dataCommand(y: Argv, io: Io): Argv {
             db.close();
           }
         },
-      )
-      .command(
-        'inspect <path>',
-        'symbols, bar counts, date range, gaps, bad rows and sortedness of a bar source',
-        (c) => c.positional('path', { type: 'string' }).option('json', { type: 'boolean', default: false }),
-        async (argv) => {
+      },
+      {
+        name: 'inspect',
+        describe: 'symbols, bar counts, date range, gaps, bad rows and sortedness of a bar source',
+        positionals: [{ name: 'path', describe: 'a Parquet file, directory or glob' }],
+        flags: { json: { type: 'boolean', default: false } },
+        run: async (argv) => {
           const db = await openDb();
           try {
             const rep = await inspectSource(db, await openBarSource(db.conn, String(argv.path)));
@@ -111,20 +112,20 @@ export function dataCommand(y: Argv, io: Io): Argv {
             db.close();
           }
         },
-      )
-      .command(
-        'generate',
-        'a seeded synthetic market (regime-switching random walks on a tick grid), streamed to Parquet',
-        (c) =>
-          c
-            .option('symbols', { type: 'number', demandOption: true })
-            .option('bars', { type: 'number', demandOption: true, describe: 'bars per symbol' })
-            .option('freq', { type: 'string', default: '1h', describe: 'bar length: 1m, 5m, 1h, 1d, ...' })
-            .option('seed', { type: 'number', default: 1 })
-            .option('start', { type: 'string', default: '2020-01-01', describe: 'first bar (UTC)' })
-            .option('to', { type: 'string', demandOption: true, describe: 'output .parquet file' })
-            .option('quiet', { type: 'boolean', default: false }),
-        async (argv) => {
+      },
+      {
+        name: 'generate',
+        describe: 'a seeded synthetic market (regime-switching random walks on a tick grid), streamed to Parquet',
+        flags: {
+          symbols: { type: 'number', required: true },
+          bars: { type: 'number', required: true, describe: 'bars per symbol' },
+          freq: { type: 'string', default: '1h', describe: 'bar length: 1m, 5m, 1h, 1d, ...' },
+          seed: { type: 'number', default: 1 },
+          start: { type: 'string', default: '2020-01-01', describe: 'first bar (UTC)' },
+          to: { type: 'string', required: true, describe: 'output .parquet file' },
+          quiet: { type: 'boolean', default: false },
+        },
+        run: async (argv) => {
           const start = Date.parse(`${String(argv.start)}${/T|:/.test(String(argv.start)) ? '' : 'T00:00:00'}Z`);
           if (!Number.isFinite(start)) throw new UsageError(`--start must be a date, got "${argv.start}"`);
           if (!String(argv.to).endsWith('.parquet')) throw new UsageError('--to must be a .parquet file');
@@ -147,7 +148,7 @@ export function dataCommand(y: Argv, io: Io): Argv {
             db.close();
           }
         },
-      )
-      .demandCommand(1, 'name a data command: import, inspect or generate'),
-  );
+      },
+    ],
+  };
 }

@@ -1,17 +1,17 @@
 // `atc info`: versions, the engine `auto` would pick and why, SIMD paths, the GPU (or why none).
 
-import type { Argv } from 'yargs';
 import { describeGpu, gpuInfo, loadNative } from '../../engine/native.js';
 import { AUTO_CUDA, selectEngine } from '../../engine/select.js';
 import { packageInfo } from '../../util/package-root.js';
+import type { Command } from '../args.js';
 import type { Io } from '../io.js';
 
-export function infoCommand(y: Argv, io: Io): Argv {
-  return y.command(
-    'info',
-    'show versions, which kernel engine is used, and the GPU',
-    (c) => c.option('json', { type: 'boolean', default: false }),
-    (argv) => {
+export function infoCommand(io: Io): Command {
+  return {
+    name: 'info',
+    describe: 'show versions, which kernel engine is used, and the GPU',
+    flags: { json: { type: 'boolean', default: false } },
+    run: (argv) => {
       const n = loadNative();
       const choice = selectEngine('auto', () => undefined);
       const gpu = gpuInfo();
@@ -33,5 +33,5 @@ export function infoCommand(y: Argv, io: Io): Argv {
         else io.out(`GPU: ${describeGpu(gpu)}; --engine cuda runs on it; auto takes it for grids of >= ${AUTO_CUDA.minSets} sets over >= ${AUTO_CUDA.minSymbols} symbols\n`);
       }
     },
-  );
+  };
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { StatementType as StatementTypeT } from '@duckdb/node-api';
 import { duckdbApi } from '../../data/duckdb-api.js';
 import { tableToIPC } from 'apache-arrow';
-import type { Argv } from 'yargs';
 import { type Db, openDb, sqlString } from '../../data/duckdb.js';
 import { AtcError, UsageError } from '../../errors.js';
 import { queryArrow } from '../../results/arrow.js';
@@ -14,6 +13,7 @@ import { createViews, VIEWS } from '../../results/views.js';
 import { CACHE_VIEW, cacheViewSql } from '../../cache/maintain.js';
 import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { table } from '../report.js';
+import type { Command } from '../args.js';
 import type { Io } from '../io.js';
 
 const { StatementType } = duckdbApi;
@@ -30,20 +30,20 @@ interface SqlOptions {
   write: boolean;
 }
 
-export function sqlCommand(y: Argv, io: Io): Argv {
-  return y.command(
-    'sql <query>',
-    `run SQL over the results of a run (views: ${VIEWS.map((v) => v.name).join(', ')}, and cache: the result cache's index)`,
-    (c) =>
-      c
-        .positional('query', { type: 'string', describe: 'SQL; e.g. "SELECT trend, count(*) FROM summary GROUP BY 1"' })
-        .option('out', { type: 'string', default: 'atc-out', describe: 'the run directory' })
-        .option('cache', { type: 'string', describe: 'the cache whose index the `cache` view shows [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' })
-        .option('format', { type: 'string', choices: FORMATS, default: 'table' })
-        .option('to', { type: 'string', describe: 'write the answer to this file (needed for parquet and arrow: an Arrow IPC file)' })
-        .option('max-rows', { type: 'number', default: 200, describe: 'rows shown in table format' })
-        .option('write', { type: 'boolean', default: false, describe: 'allow statements other than SELECT/EXPLAIN/PRAGMA' }),
-    async (argv) => {
+export function sqlCommand(io: Io): Command {
+  return {
+    name: 'sql',
+    describe: `run SQL over the results of a run (views: ${VIEWS.map((v) => v.name).join(', ')}, and cache: the result cache's index)`,
+    positionals: [{ name: 'query', describe: 'SQL; e.g. "SELECT trend, count(*) FROM summary GROUP BY 1"' }],
+    flags: {
+      out: { type: 'string', default: 'atc-out', describe: 'the run directory' },
+      cache: { type: 'string', describe: 'the cache whose index the `cache` view shows [$ATC_CACHE_DIR or ~/.cache/atc-backtest]' },
+      format: { type: 'string', choices: FORMATS, default: 'table' },
+      to: { type: 'string', describe: 'write the answer to this file (needed for parquet and arrow: an Arrow IPC file)' },
+      'max-rows': { type: 'number', default: 200, describe: 'rows shown in table format' },
+      write: { type: 'boolean', default: false, describe: 'allow statements other than SELECT/EXPLAIN/PRAGMA' },
+    },
+    run: async (argv) => {
       const dir = String(argv.out);
       if (!existsSync(join(dir, 'run.json'))) throw new AtcError('ATC_ERR_DATA_READ', `${dir} is not a run directory (no run.json); pass --out`);
       const o: SqlOptions = {
@@ -71,7 +71,7 @@ export function sqlCommand(y: Argv, io: Io): Argv {
         db.close();
       }
     },
-  );
+  };
 }
 
 function csvCell(v: unknown): string {

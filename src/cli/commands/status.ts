@@ -1,22 +1,22 @@
 // `atc status --queue redis://... [--run <id>]`: where queued runs stand, across workers.
 
-import type { Argv } from 'yargs';
 import { parseQueueUrl } from '../../distributed/broker.js';
 import { queueStatus } from '../../distributed/queue.js';
+import type { Command } from '../args.js';
 import type { Io } from '../io.js';
 import { table } from '../report.js';
 
-export function statusCommand(y: Argv, io: Io): Argv {
-  return y.command(
-    'status',
-    'show the progress of runs submitted with `atc run --queue`',
-    (c) =>
-      c
-        .option('queue', { type: 'string', demandOption: true, describe: 'the broker: redis://host:port[/db]' })
-        .option('run', { type: 'string', describe: 'one run (its shards); default: every run' })
-        .option('json', { type: 'boolean', default: false }),
-    async (argv) => {
-      const runs = await queueStatus(parseQueueUrl(argv.queue), argv.run);
+export function statusCommand(io: Io): Command {
+  return {
+    name: 'status',
+    describe: 'show the progress of runs submitted with `atc run --queue`',
+    flags: {
+      queue: { type: 'string', required: true, describe: 'the broker: redis://host:port[/db]' },
+      run: { type: 'string', describe: 'one run (its shards); default: every run' },
+      json: { type: 'boolean', default: false },
+    },
+    run: async (argv) => {
+      const runs = await queueStatus(parseQueueUrl(String(argv.queue)), argv.run === undefined ? undefined : String(argv.run));
       if (argv.json) {
         io.out(JSON.stringify(runs) + '\n');
         return;
@@ -29,5 +29,5 @@ export function statusCommand(y: Argv, io: Io): Argv {
         }
       }
     },
-  );
+  };
 }

@@ -2,22 +2,22 @@
 // `atc run --queue` until stopped. SIGTERM or Ctrl-C finishes the current shard and exits; a
 // second signal exits at once (the shard's lock lapses and another worker takes it).
 
-import type { Argv } from 'yargs';
 import { parseQueueUrl } from '../../distributed/broker.js';
 import { runWorker } from '../../distributed/queue.js';
 import { UsageError } from '../../errors.js';
+import type { Command } from '../args.js';
 import type { Io } from '../io.js';
 
-export function workerCommand(y: Argv, io: Io): Argv {
-  return y.command(
-    'worker',
-    'compute shards of runs submitted with `atc run --queue` (until SIGTERM)',
-    (c) =>
-      c
-        .option('queue', { type: 'string', demandOption: true, describe: 'the broker: redis://[user:password@]host:port[/db]' })
-        .option('workers', { type: 'string', describe: 'kernel worker threads per shard [the run\'s --workers]' }),
-    async (argv) => {
-      const u = parseQueueUrl(argv.queue);
+export function workerCommand(io: Io): Command {
+  return {
+    name: 'worker',
+    describe: 'compute shards of runs submitted with `atc run --queue` (until SIGTERM)',
+    flags: {
+      queue: { type: 'string', required: true, describe: 'the broker: redis://[user:password@]host:port[/db]' },
+      workers: { type: 'string', describe: "kernel worker threads per shard [the run's --workers]" },
+    },
+    run: async (argv) => {
+      const u = parseQueueUrl(String(argv.queue));
       const workers = argv.workers === undefined ? undefined : Number(argv.workers);
       if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers must be a positive integer, got ${argv.workers}`);
       const ac = new AbortController();
@@ -37,5 +37,5 @@ export function workerCommand(y: Argv, io: Io): Argv {
         process.off('SIGTERM', stop);
       }
     },
-  );
+  };
 }
