@@ -132,7 +132,9 @@ describe('ranges read without their symbol column', () => {
     await file('back/a.parquet', ['A', 'A', 'B', 'B']);
     await file('back/b.parquet', ['B', 'C', 'A']);
     const cont = await openBarSource(db.conn, join(dir, 'cont'));
-    expect((await fingerprintSource(db.conn, cont)).blocksOf).toBe(cont.relation);
+    const prints = await fingerprintSource(db.conn, cont);
+    expect(prints.blocksOf).toBe(cont.relation);
+    expect(await read(cont, prints)).toEqual([['A', 100], ['A', 101], ['B', 102], ['B', 103], ['B', 100], ['C', 101], ['C', 102]]);
     const back = await openBarSource(db.conn, join(dir, 'back'));
     expect((await fingerprintSource(db.conn, back)).blocksOf).toBeUndefined();
   });
