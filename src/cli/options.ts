@@ -17,7 +17,7 @@ export function paramOptions(): Record<string, Flag> {
       Object.entries(PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `ATC parameters (${LIST})`, ...(k === 'profile' ? { choices: PROFILES } : {}) } satisfies Flag]),
     ),
     ...Object.fromEntries(Object.entries(STRATEGY_PARAM_DOCS).map(([k, describe]) => [k, { type: 'string', describe, group: `Supertrend parameters (${LIST})` } satisfies Flag])),
-    param: { type: 'string', array: true, describe: `a parameter of a strategy module: name=values (repeatable; ${LIST})`, group: 'Strategy module parameters' },
+    param: { type: 'string', array: true, describe: `a parameter of a strategy module: name=values (${LIST})`, group: 'Strategy module parameters' },
   };
 }
 
