@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { blocksAscend, readIndex, type SourceIndex } from '../data/bars-reader.js';
+import { readBlocksIndex, type SourceIndex } from '../data/bars-reader.js';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
 import type { BarSource } from '../data/source.js';
 import { DataError } from '../errors.js';
@@ -29,7 +29,7 @@ import { PARQUET_OPTIONS } from '../results/schema.js';
 
 export interface Fingerprints extends SourceIndex {
   /** a table of the fingerprints: code (index into `symbols`; NULL: the rows without a symbol),
-   *  symbol, bars, first_ts, last_ts, h, hr, first_row, last_row (blocksAscend) */
+   *  symbol, bars, first_ts, last_ts, h, hr, first_row, last_row (readBlocksIndex) */
   table: string;
   /** the memo answered for every file (no data was read) */
   memo: boolean;
@@ -45,7 +45,7 @@ const WEIGHT = 'CAST(rh >> 34 AS BIGINT)';
 const FILE_STRIDE = 1099511627776n;
 
 /** Per symbol of one file: the sums fingerprints are made of (a = sum weight * row, b = sum weight,
- *  m = first row), and its last row (hi: see blocksAscend). */
+ *  m = first row), and its last row (hi: see readBlocksIndex). */
 const FILE_SUMS = `count(*) AS bars, min(t) AS first_ts, max(t) AS last_ts, CAST(sum(rh) AS VARCHAR) AS h,
    CAST(sum(${WEIGHT} * frn) AS VARCHAR) AS a, CAST(sum(${WEIGHT}) AS VARCHAR) AS b, min(frn) AS m, max(frn) AS hi`;
 
@@ -120,9 +120,8 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
   } finally {
     for (const t of scannedTables) await conn.run(`DROP TABLE IF EXISTS ${t}`);
   }
-  const index = await readIndex(conn, `(SELECT symbol AS s, bars AS n FROM ${table})`);
-  const blocks = await blocksAscend(conn, `(SELECT symbol AS s, first_row, last_row FROM ${table})`);
-  return { ...index, ...(blocks ? { blocksOf: src.relation } : {}), table, memo: scannedTables.length === 0, scanned: scannedTables.length, columns };
+  const index = await readBlocksIndex(conn, `(SELECT symbol AS s, bars AS n, first_row, last_row FROM ${table})`, src.relation);
+  return { ...index, table, memo: scannedTables.length === 0, scanned: scannedTables.length, columns };
 }
 
 let tailSeq = 0;

@@ -48,33 +48,37 @@ const wantsHelp = (a: string): boolean => a === '--help' || a === '-h';
 
 /** Parse `argv` against the commands under `root`: the command to run with its arguments, or the help page asked for. */
 export function parse(root: Command, argv: readonly string[], width = 100): Parsed {
+  // the command reached so far: its help page is the one a usage error points to
+  const path = [root.name];
+  try {
+    return parseFrom(root, path, argv, width);
+  } catch (e) {
+    if (e instanceof UsageError) e.command ??= path.join(' ');
+    throw e;
+  }
+}
+
+function parseFrom(root: Command, path: string[], argv: readonly string[], width: number): Parsed {
   const help = argv.some(wantsHelp);
   let cmd = root;
-  const path = [root.name];
   let rest = argv.filter((a) => !wantsHelp(a));
-  const usage = (message: string): UsageError => Object.assign(new UsageError(message), { command: path.join(' ') });
   while (cmd.commands) {
     const k = rest.findIndex((a) => !a.startsWith('-'));
     if (k < 0) {
       if (help) return { help: helpPage(path, cmd, width) };
-      if (rest.length > 0) throw usage(`Unknown argument: ${rest[0]}`);
-      throw usage(`name a command: ${cmd.commands.map((c) => c.name).join(', ')}`);
+      if (rest.length > 0) throw new UsageError(`Unknown argument: ${rest[0]}`);
+      throw new UsageError(`name a command: ${cmd.commands.map((c) => c.name).join(', ')}`);
     }
     const name = rest[k] as string;
     const sub = cmd.commands.find((c) => c.name === name);
-    if (!sub) throw usage(`Unknown command: ${name}${suggest(name, cmd.commands.map((c) => c.name))}`);
-    if (k > 0) throw usage(`Unknown argument: ${rest[0]}`);
+    if (!sub) throw new UsageError(`Unknown command: ${name}${suggest(name, cmd.commands.map((c) => c.name))}`);
+    if (k > 0) throw new UsageError(`Unknown argument: ${rest[0]}`);
     rest = rest.slice(1);
     cmd = sub;
     path.push(name);
   }
   if (help) return { help: helpPage(path, cmd, width) };
-  try {
-    return { command: cmd, args: parseArgs(cmd, rest), line: path.join(' ') };
-  } catch (e) {
-    if (e instanceof UsageError) e.command ??= path.join(' ');
-    throw e;
-  }
+  return { command: cmd, args: parseArgs(cmd, rest), line: path.join(' ') };
 }
 
 function parseArgs(cmd: Command, argv: readonly string[]): Args {

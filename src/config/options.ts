@@ -21,7 +21,6 @@ import { SUPERTREND } from '../strategies/supertrend/index.js';
 import type { Strategy } from '../strategies/types.js';
 import { camel, kebab } from '../util/case.js';
 
-
 type Kind = 'string' | 'boolean' | 'int' | 'number' | 'choice' | 'outputs' | 'cache' | 'strategy';
 interface OptionSpec {
   kind: Kind;

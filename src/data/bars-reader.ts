@@ -64,8 +64,7 @@ export async function indexSource(conn: DuckDBConnection, src: BarSource): Promi
       `CREATE TEMP TABLE ${t} AS SELECT ${src.symbolSql} AS s, count(*) AS n, min(file_row_number) AS first_row, max(file_row_number) AS last_row FROM ${src.numbered} GROUP BY s`,
     );
     try {
-      const index = await readIndex(conn, `(SELECT s, n FROM ${t})`);
-      return (await blocksAscend(conn, `(SELECT s, first_row, last_row FROM ${t})`)) ? { ...index, blocksOf: src.relation } : index;
+      return await readBlocksIndex(conn, t, src.relation);
     } finally {
       await conn.run(`DROP TABLE IF EXISTS ${t}`);
     }
@@ -75,17 +74,19 @@ export async function indexSource(conn: DuckDBConnection, src: BarSource): Promi
 }
 
 /**
- * Whether, in scan order, each symbol's rows form one block and the blocks ascend by symbol
- * (rows without a symbol aside: the ranges' filter leaves them out). `perSymbol`: a relation of
- * (s: symbol, first_row/last_row: the position of its first and last row in scan order). Each
- * symbol ending before the next one in symbol order starts is exactly that.
+ * The index of a relation of (s: symbol, n: its rows, first_row/last_row: the position of its
+ * first and last row in `relation`'s scan order), with blocksOf set when, in that order, each
+ * symbol's rows form one block and the blocks ascend by symbol (rows without a symbol aside: the
+ * ranges' filter leaves them out). Each symbol ending before the next one in symbol order
+ * starts is exactly that.
  */
-export async function blocksAscend(conn: DuckDBConnection, perSymbol: string): Promise<boolean> {
+export async function readBlocksIndex(conn: DuckDBConnection, perSymbol: string, relation: string): Promise<SourceIndex> {
+  const index = await readIndex(conn, `(SELECT s, n FROM ${perSymbol})`);
   const r = await conn.runAndReadAll(
     `SELECT coalesce(bool_and(prev_last IS NULL OR first_row > prev_last), false)
      FROM (SELECT first_row, lag(last_row) OVER (ORDER BY s) AS prev_last FROM ${perSymbol} WHERE s IS NOT NULL)`,
   );
-  return r.getRows()[0]?.[0] === true;
+  return r.getRows()[0]?.[0] === true ? { ...index, blocksOf: relation } : index;
 }
 
 /** The index of a relation of per-symbol row counts (s: symbol, NULL for rows without one; n). */
@@ -231,12 +232,12 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         (Number.isNaN(r.after) ? '' : ` AND (${src.tsAfterSql(r.after)} OR ${src.tsNullSql})`);
       // the codes of a range read without its symbol column (see the module comment)
       const blocks = index.blocksOf === src.relation;
-      const codesOf = (r: Range): Codes | undefined =>
-        r.first === r.last || (blocks && Number.isNaN(r.after)) ? { code: r.first, last: r.last, left: index.rows[r.first] as number, rows: index.rows } : undefined;
+      const bare = (r: Range): boolean => r.first === r.last || (blocks && Number.isNaN(r.after));
+      const codesOf = (r: Range): Codes | undefined => (bare(r) ? { code: r.first, last: r.last, left: index.rows[r.first] as number, rows: index.rows } : undefined);
       const start = (k: number) => {
         const r = ranges[k] as Range;
         if (r.stream) return undefined;
-        const read = (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r), '', !codesOf(r)));
+        const read = (conns[(k + 1) % 2] as DuckDBConnection).run(select(where(r), '', !bare(r)));
         // its failure is thrown where the range is taken; until then it is not unhandled
         read.catch(() => undefined);
         return read;
