@@ -95,10 +95,10 @@ export async function fingerprintSource(conn: DuckDBConnection, src: BarSource, 
       }
     }
     // code: the symbol's index in the sorted symbols (NULL for rows without a symbol)
-    const pos = `(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + m)`;
+    const pos = (row: string): string => `(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + ${row})`;
     const manyFiles = `(SELECT symbol, sum(bars) AS bars, min(first_ts) AS first_ts, max(last_ts) AS last_ts, CAST(sum(CAST(h AS HUGEINT)) AS VARCHAR) AS h,
-                               CAST(sum(CAST(a AS HUGEINT) + CAST(idx AS HUGEINT) * ${FILE_STRIDE} * CAST(b AS HUGEINT)) - min(${pos}) * sum(CAST(b AS HUGEINT)) AS VARCHAR) AS hr,
-                               CAST(min(${pos}) AS BIGINT) AS first_row, CAST(max(CAST(idx AS HUGEINT) * ${FILE_STRIDE} + hi) AS BIGINT) AS last_row
+                               CAST(sum(CAST(a AS HUGEINT) + CAST(idx AS HUGEINT) * ${FILE_STRIDE} * CAST(b AS HUGEINT)) - min(${pos('m')}) * sum(CAST(b AS HUGEINT)) AS VARCHAR) AS hr,
+                               CAST(min(${pos('m')}) AS BIGINT) AS first_row, CAST(max(${pos('hi')}) AS BIGINT) AS last_row
                         FROM (${perFile.join(' UNION ALL ')}) GROUP BY symbol)`;
     // the same for one file (index 0), without grouping
     const oneFile = `(SELECT symbol, bars, first_ts, last_ts, h, CAST(CAST(a AS HUGEINT) - CAST(m AS HUGEINT) * CAST(b AS HUGEINT) AS VARCHAR) AS hr, m AS first_row, hi AS last_row FROM (${perFile[0]}))`;

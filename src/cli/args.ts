@@ -30,6 +30,9 @@ export interface Positional {
 /** Parsed arguments: flags by their kebab-case name, positionals by theirs. */
 export type Args = Record<string, unknown>;
 
+/** An optional flag's value as a string, undefined when it was not given. */
+export const optional = (args: Args, name: string): string | undefined => (args[name] === undefined ? undefined : String(args[name]));
+
 export interface Command {
   name: string;
   describe: string;

@@ -250,7 +250,7 @@ export async function* readBars(db: Db, src: BarSource, index: SourceIndex, opts
         if (r.stream) {
           // one symbol larger than a range: streamed, so memory stays bounded
           expected += r.rows;
-          yield* stream(select(where(r), '', false), codesOf(r));
+          yield* stream(select(where(r), '', !bare(r)), codesOf(r));
           next = k + 1 < ranges.length ? start(k + 1) : undefined;
           continue;
         }

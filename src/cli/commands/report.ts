@@ -2,7 +2,7 @@
 
 import { UsageError } from '../../errors.js';
 import { buildReport } from '../../report/index.js';
-import type { Command } from '../args.js';
+import { type Command, optional } from '../args.js';
 import type { Io } from '../io.js';
 
 export function reportCommand(io: Io): Command {
@@ -21,8 +21,7 @@ export function reportCommand(io: Io): Command {
       const top = Number(argv.top);
       if (!Number.isInteger(top) || top < 0) throw new UsageError(`--top must be an integer >= 0, got ${String(argv.top)}`);
       const symbols = ((argv.symbol as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-      const opt = (k: string): string | undefined => (argv[k] === undefined ? undefined : String(argv[k]));
-      const r = await buildReport({ dir: String(argv.out), to: opt('to'), set: opt('set'), symbols, top, log: (m) => io.err(`atc: ${m}\n`) });
+      const r = await buildReport({ dir: String(argv.out), to: optional(argv, 'to'), set: optional(argv, 'set'), symbols, top, log: (m) => io.err(`atc: ${m}\n`) });
       if (!argv.quiet) {
         io.out(`atc report: wrote ${r.file} (${(r.bytes / 1e6).toFixed(2)} MB) in ${r.seconds.toFixed(2)} s: set ${r.set}, per-bar charts of ${r.drawn} symbols\n`);
       }

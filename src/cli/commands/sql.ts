@@ -13,7 +13,7 @@ import { createViews, VIEWS } from '../../results/views.js';
 import { CACHE_VIEW, cacheViewSql } from '../../cache/maintain.js';
 import { CacheStore, defaultCacheDir } from '../../cache/store.js';
 import { table } from '../report.js';
-import type { Command } from '../args.js';
+import { type Command, optional } from '../args.js';
 import type { Io } from '../io.js';
 
 const { StatementType } = duckdbApi;
@@ -49,14 +49,14 @@ export function sqlCommand(io: Io): Command {
       const o: SqlOptions = {
         query: String(argv.query),
         format: String(argv.format) as Format,
-        to: argv.to === undefined ? undefined : String(argv.to),
+        to: optional(argv, 'to'),
         maxRows: Number(argv['max-rows']),
         write: Boolean(argv.write),
       };
       if (o.format === 'parquet' && !o.to) throw new UsageError('--format parquet needs --to <file.parquet>');
       if (o.format === 'arrow' && !o.to) throw new UsageError('--format arrow needs --to <file.arrow>');
       const db = await openDb();
-      const cacheAt = argv.cache === undefined ? defaultCacheDir() : String(argv.cache);
+      const cacheAt = optional(argv, 'cache') ?? defaultCacheDir();
       const store = cacheAt && existsSync(join(cacheAt, 'CACHE_VERSION')) ? CacheStore.open(cacheAt, 'shared') : undefined;
       try {
         await createViews(db.conn, dir);

@@ -2,7 +2,7 @@
 
 import { parseQueueUrl } from '../../distributed/broker.js';
 import { queueStatus } from '../../distributed/queue.js';
-import type { Command } from '../args.js';
+import { type Command, optional } from '../args.js';
 import type { Io } from '../io.js';
 import { table } from '../report.js';
 
@@ -16,7 +16,7 @@ export function statusCommand(io: Io): Command {
       json: { type: 'boolean', default: false },
     },
     run: async (argv) => {
-      const runs = await queueStatus(parseQueueUrl(String(argv.queue)), argv.run === undefined ? undefined : String(argv.run));
+      const runs = await queueStatus(parseQueueUrl(String(argv.queue)), optional(argv, 'run'));
       if (argv.json) {
         io.out(JSON.stringify(runs) + '\n');
         return;
