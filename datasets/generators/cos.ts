@@ -35,7 +35,7 @@ const C6 = -1.13596475577881948265e-11;
 /** cos(x + y) for |x| <= pi/4, y the tail of x */
 function kernelCos(x: number, y: number): number {
   const ix = high(x) & 0x7fffffff;
-  if (ix < 0x3e400000 && Math.trunc(x) === 0) return 1; // |x| < 2^-27
+  if (ix < 0x3e400000) return 1; // |x| < 2^-27 (fdlibm's (int)x test there only raises inexact)
   const z = x * x;
   const r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
   if (ix < 0x3fd33333) return 1 - (0.5 * z - (z * r - x * y)); // |x| < 0.3
@@ -56,7 +56,7 @@ const S6 = 1.58969099521155010221e-10;
 /** sin(x + y) for |x| <= pi/4, y the tail of x (never exactly 0 here: fdlibm's iy = 1 form) */
 function kernelSin(x: number, y: number): number {
   const ix = high(x) & 0x7fffffff;
-  if (ix < 0x3e400000 && Math.trunc(x) === 0) return x; // |x| < 2^-27
+  if (ix < 0x3e400000) return x; // |x| < 2^-27
   const z = x * x;
   const v = z * x;
   const r = S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)));
