@@ -9,7 +9,7 @@
 //      ATC_SKIP_NATIVE=1 skips it.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCargo } from './cargo.mjs';
@@ -34,6 +34,9 @@ function buildTs() {
     const r = spawnSync(process.execPath, [tsc, '-p', join(root, config)], { stdio: 'inherit', cwd: root });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
+  // tsc writes 0644: npx makes the bin executable only when it first links a checkout's path, so
+  // a checkout cloned again at the same path would meet "atc: Permission denied"
+  chmodSync(join(root, 'dist', 'src', 'cli', 'bin.js'), 0o755);
 }
 
 function status(s) {

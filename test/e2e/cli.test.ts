@@ -1,6 +1,7 @@
 // The real CLI, spawned: help/version/usage errors, `atc run` on the embedded sample (checked
 // value by value against the kernel called in-process), batch-size invariance, bad input files.
 
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { FLOAT_COLUMNS } from '../../src/engine/batch.js';
 import { computeSeries, createKernel } from '../../src/engine/kernel.js';
 import { columnNames, SIGNALS } from '../../src/results/schema.js';
 import { packageInfo } from '../../src/util/package-root.js';
-import { atc, parquetFrom, tempDir } from '../helpers/cli.js';
+import { atc, BIN, parquetFrom, tempDir } from '../helpers/cli.js';
 import { ENGINES } from '../helpers/engines.js';
 import { query } from '../helpers/golden.js';
 
@@ -28,6 +29,14 @@ describe('atc basics', () => {
     const r = await atc(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('the built bin runs by itself (executable, with its shebang), as npx and a PATH run it', async () => {
+    const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(BIN, ['--version'], (err, stdout) => resolve({ code: err ? 1 : 0, stdout })),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(packageInfo().version);
   });
 
   it('--version loads no native module (DuckDB, the kernel); --help does', async () => {
